@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/config"
+	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/query"
+	"github.com/tidings/tidings/storage"
+)
+
+// setup is a loaded config with its topics compiled: what a reload swaps in
+// as a whole, or not at all.
+type setup struct {
+	cfg     *config.Config
+	topics  []*feeds.Topic // config order
+	byName  map[string]*feeds.Topic
+	sources map[string]tidings.Source
+}
+
+// loadSetup reads, validates and compiles a config. Query errors are
+// reported like every other config error, with file, line and key.
+func loadSetup(path string) (*setup, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	s := &setup{
+		cfg:     cfg,
+		byName:  make(map[string]*feeds.Topic, len(cfg.Topics)),
+		sources: make(map[string]tidings.Source, len(cfg.Sources)),
+	}
+	for _, src := range cfg.Sources {
+		s.sources[src.Name] = src
+	}
+	var errs config.Errors
+	for i, t := range cfg.Topics {
+		ct, err := feeds.Compile(t, cfg.Sources)
+		if err != nil {
+			var se *query.SyntaxError
+			if errors.As(err, &se) {
+				err = se
+			}
+			errs = append(errs, cfg.QueryError(i, err))
+			continue
+		}
+		s.topics = append(s.topics, ct)
+		s.byName[t.Name] = ct
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return s, nil
+}
+
+// openStore opens the configured store with the config's pruning rules.
+func openStore(cfg *config.Config, readOnly bool) (*storage.Store, error) {
+	st, err := storage.Open(cfg.Storage.Path, storage.Options{
+		LockTimeout:       2 * time.Second,
+		Retention:         cfg.Storage.Retention,
+		MaxItemsPerSource: cfg.Storage.MaxItemsPerSource,
+		ReadOnly:          readOnly,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return st, nil
+}
+
+// publisher renders topic feeds from the store and caches the bytes until
+// the store or the config changes, so repeated requests cost a map lookup.
+type publisher struct {
+	store *storage.Store
+	log   *slog.Logger
+
+	mu     sync.Mutex // guards everything below; held while rendering, so one render per miss
+	setup  *setup
+	setGen uint64 // bumped on every config swap
+	cache  map[cacheKey]*rendered
+	gen    [2]uint64 // store generation and setGen the cache was built for
+}
+
+type cacheKey struct {
+	page   string // topic name, or "/" and "opml" for the pages
+	format feeds.Format
+	limit  int
+}
+
+// rendered is one published document with its validators.
+type rendered struct {
+	body         []byte
+	etag         string // strong, quoted
+	lastModified time.Time
+	contentType  string
+}
+
+func newPublisher(st *storage.Store, s *setup, log *slog.Logger) *publisher {
+	return &publisher{store: st, setup: s, log: log, cache: map[cacheKey]*rendered{}}
+}
+
+// swap installs a new setup; cached documents are dropped.
+func (p *publisher) swap(s *setup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.setup = s
+	p.setGen++
+	p.cache = map[cacheKey]*rendered{}
+}
+
+func (p *publisher) current() *setup {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.setup
+}
+
+// cached returns the document for key, building it with build on a miss.
+func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx context.Context, s *setup) (*rendered, error)) (*rendered, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g := [2]uint64{p.store.Generation(), p.setGen}; g != p.gen {
+		p.cache = map[cacheKey]*rendered{}
+		p.gen = g
+	}
+	if r, ok := p.cache[key]; ok {
+		return r, nil
+	}
+	r, err := build(ctx, p.setup)
+	if err != nil {
+		return nil, err
+	}
+	p.cache[key] = r
+	return r, nil
+}
+
+// topicFeed returns the rendered feed of a topic, or nil if no such topic.
+func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, limit int) (*rendered, error) {
+	key := cacheKey{page: name, format: f, limit: limit}
+	var missing bool
+	r, err := p.cached(ctx, key, func(ctx context.Context, s *setup) (*rendered, error) {
+		t, ok := s.byName[name]
+		if !ok {
+			missing = true
+			return nil, nil
+		}
+		if limit <= 0 || limit > 500 {
+			limit = t.Limit
+		}
+		entries, _, err := p.selectEntries(ctx, s, t, limit)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := feeds.Render(&buf, t, entries, f, p.meta(ctx, s)); err != nil {
+			return nil, fmt.Errorf("render topic %q: %w", name, err)
+		}
+		return newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries)), nil
+	})
+	if missing {
+		return nil, nil
+	}
+	return r, err
+}
+
+// index returns the HTML page that lists the topics.
+func (p *publisher) index(ctx context.Context) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "/"}, func(ctx context.Context, s *setup) (*rendered, error) {
+		sums := make([]feeds.TopicSummary, 0, len(s.topics))
+		var newest time.Time
+		for _, t := range s.topics {
+			entries, count, err := p.selectEntries(ctx, s, t, t.Limit)
+			if err != nil {
+				return nil, err
+			}
+			sum := feeds.TopicSummary{Topic: t, Count: count, Updated: entriesModified(entries)}
+			sum.Headlines = entries[:min(5, len(entries))]
+			if sum.Updated.After(newest) {
+				newest = sum.Updated
+			}
+			sums = append(sums, sum)
+		}
+		var buf bytes.Buffer
+		if err := feeds.WriteIndex(&buf, sums, p.meta(ctx, s)); err != nil {
+			return nil, fmt.Errorf("render index page: %w", err)
+		}
+		return newRendered(buf.Bytes(), "text/html; charset=utf-8", newest), nil
+	})
+}
+
+// opml returns the OPML list of every topic feed.
+func (p *publisher) opml(ctx context.Context) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "opml"}, func(ctx context.Context, s *setup) (*rendered, error) {
+		var buf bytes.Buffer
+		if err := feeds.WriteOPML(&buf, s.topics, p.meta(ctx, s)); err != nil {
+			return nil, fmt.Errorf("render OPML: %w", err)
+		}
+		return newRendered(buf.Bytes(), "text/x-opml; charset=utf-8", time.Time{}), nil
+	})
+}
+
+// selectEntries walks the store newest first and lists a topic's stories,
+// each once; count is how many stories the topic holds in all. Items of
+// sources no longer configured are not published.
+func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
+	sel := feeds.NewSelector(t, limit)
+	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
+		if _, ok := s.sources[it.Source]; !ok {
+			return true
+		}
+		return sel.Add(it)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read items for topic %q: %w", t.Name, err)
+	}
+	return sel.Entries(), sel.Count(), nil
+}
+
+// meta describes the published feeds: absolute base URL and how sources are
+// named, from the config first and the feeds' own titles second.
+func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
+	m := feeds.Meta{
+		BaseURL:     s.cfg.Server.BaseURL,
+		SourceTitle: make(map[string]string, len(s.cfg.Sources)),
+		SourceLink:  make(map[string]string, len(s.cfg.Sources)),
+		SourceFeed:  make(map[string]string, len(s.cfg.Sources)),
+		Generator:   "Tidings " + version,
+	}
+	states, err := p.store.SourceStates(ctx)
+	if err != nil {
+		p.log.Warn("read source states", "err", err)
+	}
+	byName := make(map[string]tidings.SourceState, len(states))
+	for _, st := range states {
+		byName[st.Name] = st
+	}
+	for _, src := range s.cfg.Sources {
+		st := byName[src.Name]
+		m.SourceTitle[src.Name] = firstNonEmpty(src.Title, st.Title, src.Name)
+		m.SourceFeed[src.Name] = firstNonEmpty(st.URL, src.URL)
+		if st.SiteLink != "" {
+			m.SourceLink[src.Name] = st.SiteLink
+		}
+	}
+	return m
+}
+
+func newRendered(body []byte, contentType string, modified time.Time) *rendered {
+	sum := sha256.Sum256(body)
+	return &rendered{
+		body:         bytes.Clone(body),
+		etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
+		lastModified: modified.UTC().Truncate(time.Second),
+		contentType:  contentType,
+	}
+}
+
+// entriesModified is the newest time anything in the list changed: new
+// items (first seen), edits (updated) and publication. It depends on the
+// content alone, so a poll that changes nothing keeps Last-Modified.
+func entriesModified(entries []feeds.Entry) time.Time {
+	var t time.Time
+	for _, e := range entries {
+		for _, c := range []time.Time{e.Item.Published, e.Item.Updated, e.Item.FirstSeen} {
+			if c.After(t) {
+				t = c
+			}
+		}
+	}
+	return t
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/config"
+	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/storage"
+)
+
+// configError prints config problems one per line as FILE:LINE: message
+// and turns them into exit code 1.
+func configError(e *env, err error) error {
+	var errs config.Errors
+	var one *config.Error
+	switch {
+	case errors.As(err, &errs):
+		for _, ce := range errs {
+			fmt.Fprintln(e.stderr, ce.Error())
+		}
+	case errors.As(err, &one):
+		fmt.Fprintln(e.stderr, one.Error())
+	default:
+		return err
+	}
+	return &exitError{code: 1, err: errors.New("the config has errors; fix the lines above and run `tidings check`")}
+}
+
+// runCheck is `tidings check`.
+func runCheck(_ context.Context, e *env, o *options) error {
+	s, err := loadSetup(o.config)
+	if err != nil {
+		return configError(e, err)
+	}
+	fmt.Fprintf(e.stdout, "%s: ok: %d sources, %d topics\n", s.cfg.File, len(s.cfg.Sources), len(s.topics))
+	return nil
+}
+
+// runFetch is `tidings fetch`: every (or one) source polled once, now.
+func runFetch(ctx context.Context, e *env, o *options) error {
+	s, err := loadSetup(o.config)
+	if err != nil {
+		return configError(e, err)
+	}
+	sources := s.cfg.Sources
+	if o.source != "" {
+		src, ok := s.sources[o.source]
+		if !ok {
+			return fmt.Errorf("no source named %q in %s", o.source, s.cfg.File)
+		}
+		sources = []tidings.Source{src}
+	}
+	st, err := openStore(s.cfg, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	f := newFetcher(s.cfg)
+
+	results := make([]pollResult, len(sources))
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Go(func() { results[i], errs[i] = pollOnce(ctx, f, st, src) })
+	}
+	wg.Wait()
+	failed := 0
+	for i, r := range results {
+		switch {
+		case errs[i] != nil:
+			return errs[i]
+		case r.err != nil:
+			failed++
+			fmt.Fprintf(e.stdout, "%-20s error: %v\n", r.source, r.err)
+		case r.notModified:
+			fmt.Fprintf(e.stdout, "%-20s not modified\n", r.source)
+		default:
+			fmt.Fprintf(e.stdout, "%-20s %d items: %d new, %d updated (%s)\n", r.source, r.items, r.saved.New, r.saved.Updated, r.duration.Round(time.Millisecond))
+		}
+	}
+	if _, err := st.Prune(ctx); err != nil {
+		return fmt.Errorf("prune: %w", err)
+	}
+	if failed > 0 && o.strict {
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d sources failed (--strict)", failed, len(sources))}
+	}
+	return nil
+}
+
+// reader serves published documents either from the store directly or,
+// when `tidings serve` holds the store, from the daemon over HTTP.
+type reader interface {
+	get(ctx context.Context, path string) ([]byte, error)
+}
+
+// openReader opens the store read-only, falling back to the running daemon.
+func openReader(s *setup) (reader, func(), error) {
+	st, err := openStore(s.cfg, true)
+	if errors.Is(err, storage.ErrLocked) {
+		return &daemonReader{base: daemonURL(s.cfg)}, func() {}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
+	return &storeReader{pub: pub}, func() { st.Close() }, nil
+}
+
+type storeReader struct{ pub *publisher }
+
+// get renders the document that the daemon would serve at path.
+func (r *storeReader) get(ctx context.Context, path string) ([]byte, error) {
+	var doc *rendered
+	var err error
+	switch path {
+	case "/":
+		doc, err = r.pub.index(ctx)
+	case "/topics.opml":
+		doc, err = r.pub.opml(ctx)
+	default:
+		var name, ext string
+		var limit int
+		name, ext, limit, err = parseTopicPath(path)
+		if err != nil {
+			return nil, err
+		}
+		f, _ := feeds.ParseFormat(ext)
+		doc, err = r.pub.topicFeed(ctx, name, f, limit)
+		if err == nil && doc == nil {
+			return nil, fmt.Errorf("no topic named %q in the config", name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return doc.body, nil
+}
+
+// parseTopicPath splits /topics/NAME.EXT?limit=N.
+func parseTopicPath(p string) (name, ext string, limit int, err error) {
+	p, q, _ := strings.Cut(p, "?")
+	name, ext, _ = strings.Cut(strings.TrimPrefix(p, "/topics/"), ".")
+	if v, ok := strings.CutPrefix(q, "limit="); ok {
+		limit, err = strconv.Atoi(v)
+	}
+	return name, ext, limit, err
+}
+
+type daemonReader struct{ base string }
+
+func (r *daemonReader) get(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("the store is in use by the daemon, and asking it at %s failed: %w", r.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("read %s%s from the daemon: %w", r.base, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the daemon at %s answered %s: %s", r.base+path, resp.Status, bytes.TrimSpace(body))
+	}
+	return body, nil
+}
+
+// daemonURL is where this config's daemon listens, as a client reaches it.
+func daemonURL(cfg *config.Config) string {
+	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		return "http://" + cfg.Server.Listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// runRender is `tidings render TOPIC`.
+func runRender(ctx context.Context, e *env, o *options) error {
+	f, ok := feeds.ParseFormat(o.format)
+	if !ok {
+		return &exitError{code: 2, err: fmt.Errorf("--format %q: want rss, atom or json", o.format)}
+	}
+	s, err := loadSetup(o.config)
+	if err != nil {
+		return configError(e, err)
+	}
+	name := o.args[0]
+	if _, ok := s.byName[name]; !ok {
+		return fmt.Errorf("no topic named %q in %s", name, s.cfg.File)
+	}
+	r, done, err := openReader(s)
+	if err != nil {
+		return err
+	}
+	defer done()
+	path := "/topics/" + name + "." + f.Ext()
+	if o.limit > 0 {
+		path += "?limit=" + strconv.Itoa(o.limit)
+	}
+	body, err := r.get(ctx, path)
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(body)
+	return err
+}
+
+// runExport is `tidings export --out DIR`: a static copy of everything
+// the daemon publishes, with the same file names as its URL paths.
+func runExport(ctx context.Context, e *env, o *options) error {
+	if o.out == "" {
+		return &exitError{code: 2, err: errors.New("export needs --out DIR")}
+	}
+	s, err := loadSetup(o.config)
+	if err != nil {
+		return configError(e, err)
+	}
+	r, done, err := openReader(s)
+	if err != nil {
+		return err
+	}
+	defer done()
+	files := map[string]string{"/": "index.html", "/topics.opml": "topics.opml"}
+	for _, t := range s.topics {
+		for _, f := range []feeds.Format{feeds.RSS, feeds.Atom, feeds.JSON} {
+			p := "/topics/" + t.Name + "." + f.Ext()
+			files[p] = filepath.FromSlash(p[1:])
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(o.out, "topics"), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", o.out, err)
+	}
+	for p, name := range files {
+		body, err := r.get(ctx, p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(o.out, name), body, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "wrote %d files to %s\n", len(files), o.out)
+	return nil
+}
+
+// runHealth is `tidings health`: for container health checks.
+func runHealth(ctx context.Context, e *env, o *options) error {
+	s, err := loadSetup(o.config)
+	if err != nil {
+		return configError(e, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	body, err := (&daemonReader{base: daemonURL(s.cfg)}).get(ctx, "/healthz")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s", body)
+	return nil
+}

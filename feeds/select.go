@@ -1,0 +1,166 @@
+package feeds
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/tidings/tidings"
+)
+
+// Entry is one story of a topic feed: the copy that stands for it and the
+// other sources that carried it too.
+type Entry struct {
+	Item   tidings.Item
+	AlsoIn []string // names of other sources that carried the story, in configuration order
+}
+
+// Selector collects a topic's items from a newest-first stream (the store's
+// newest-first walk) and lists each story once (DESIGN §4–5.2).
+//
+// Copies from different sources with equal canonical links are one story:
+// the matching copy with the earliest published time stands for it (ties:
+// source order in the configuration), its own link is published, and the
+// other copies' sources are credited in Entry.AlsoIn. Within one source items
+// are never merged, since identity is per source (§5.1): if the standing
+// copy's source has several items with that canonical link, all are listed.
+//
+// A Selector is not safe for concurrent use.
+type Selector struct {
+	t     *Topic
+	limit int
+	items []tidings.Item
+}
+
+// NewSelector returns a Selector for topic t that keeps at most limit
+// entries; limit <= 0 means the topic's own limit, and it is capped at
+// MaxLimit.
+func NewSelector(t *Topic, limit int) *Selector {
+	if limit <= 0 {
+		limit = t.Limit
+	}
+	return &Selector{t: t, limit: min(limit, MaxLimit)}
+}
+
+// Add offers the next item of the stream; items the topic does not match are
+// ignored. Add keeps its own copy, so the caller may reuse *it.
+//
+// Add returns false once no further item can change the result. This version
+// always returns true and keeps every matching item until the stream ends:
+// an older copy of a story already collected becomes its standing copy and
+// moves it down the list, so no point in the stream is provably final without
+// a bound on how far apart copies are published. The cost is memory and time
+// linear in the topic's matching items; callers cache the rendered bytes. A
+// dedup horizon that allows an early stop is a later optimization.
+func (s *Selector) Add(it *tidings.Item) bool {
+	if !s.t.Match(it) {
+		return true
+	}
+	c := *it
+	c.Authors = slices.Clone(it.Authors)
+	c.Categories = slices.Clone(it.Categories)
+	c.Enclosures = slices.Clone(it.Enclosures)
+	s.items = append(s.items, c)
+	return true
+}
+
+// Matched returns how many offered items the topic matched so far, copies
+// of one story from several sources counted each.
+func (s *Selector) Matched() int { return len(s.items) }
+
+// Entries returns the topic feed's entries: one per story, newest first by
+// published time, at most the limit. The order of items offered to Add does
+// not change the result.
+func (s *Selector) Entries() []Entry {
+	out := s.stories()
+	if len(out) > s.limit {
+		out = out[:s.limit:s.limit]
+	}
+	return out
+}
+
+// Count returns how many stories the topic holds in all, each counted once
+// however many sources carried it: the length Entries would have without a limit.
+func (s *Selector) Count() int { return len(s.stories()) }
+
+// stories groups the collected items into stories, newest first, unlimited.
+func (s *Selector) stories() []Entry {
+	// less orders copies of one story: earliest published first, then
+	// configured source order, then the rest only for determinism.
+	less := func(a, b *tidings.Item) int {
+		return cmp.Or(
+			published(a).Compare(published(b)),
+			cmp.Compare(s.t.sourceRank(a.Source), s.t.sourceRank(b.Source)),
+			cmp.Compare(a.Source, b.Source),
+			cmp.Compare(a.ID, b.ID),
+		)
+	}
+
+	groups := make(map[string][]int) // canonical link → indexes into s.items
+	for i := range s.items {
+		if key := storyKey(&s.items[i]); key != "" {
+			groups[key] = append(groups[key], i)
+		}
+	}
+	hidden := make([]bool, len(s.items))
+	alsoIn := make(map[int][]string) // standing copy → other sources
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		stand := slices.MinFunc(idx, func(a, b int) int { return less(&s.items[a], &s.items[b]) })
+		standSource := s.items[stand].Source
+		var others []string
+		for _, i := range idx {
+			if src := s.items[i].Source; src != standSource {
+				hidden[i] = true
+				if !slices.Contains(others, src) {
+					others = append(others, src)
+				}
+			}
+		}
+		if len(others) > 0 {
+			slices.SortFunc(others, func(a, b string) int {
+				return cmp.Or(cmp.Compare(s.t.sourceRank(a), s.t.sourceRank(b)), cmp.Compare(a, b))
+			})
+			alsoIn[stand] = others
+		}
+	}
+
+	var out []Entry
+	for i := range s.items {
+		if !hidden[i] {
+			out = append(out, Entry{Item: s.items[i], AlsoIn: alsoIn[i]})
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(
+			published(&b.Item).Compare(published(&a.Item)), // newest first
+			cmp.Compare(s.t.sourceRank(a.Item.Source), s.t.sourceRank(b.Item.Source)),
+			cmp.Compare(a.Item.Source, b.Item.Source),
+			cmp.Compare(a.Item.ID, b.Item.ID),
+		)
+	})
+	return out
+}
+
+// storyKey is the canonical link under which copies of a story meet; an item
+// without any link is a story of its own.
+func storyKey(it *tidings.Item) string {
+	if it.CanonicalLink != "" {
+		return it.CanonicalLink
+	}
+	if it.Link != "" {
+		return tidings.CanonicalURL(it.Link)
+	}
+	return ""
+}
+
+// published is the item's publication time; the fetcher always sets it, but
+// an item stored without one sorts by when it was first seen.
+func published(it *tidings.Item) time.Time {
+	if it.Published.IsZero() {
+		return it.FirstSeen
+	}
+	return it.Published
+}

@@ -1,0 +1,420 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tidings/tidings"
+)
+
+// ctxCheckEvery is how many items a long loop handles between looks at its
+// context: often enough to stop promptly, rarely enough to cost nothing.
+const ctxCheckEvery = 64
+
+// txBuckets are the buckets of one transaction.
+type txBuckets struct {
+	meta, items, byTime, bySeen, bySource, counts, tombs, states *bolt.Bucket
+}
+
+// buckets returns the buckets of tx; Open made sure they all exist.
+func buckets(tx *bolt.Tx) txBuckets {
+	return txBuckets{
+		meta:     tx.Bucket(bucketMeta),
+		items:    tx.Bucket(bucketItems),
+		byTime:   tx.Bucket(bucketByTime),
+		bySeen:   tx.Bucket(bucketBySeen),
+		bySource: tx.Bucket(bucketBySource),
+		counts:   tx.Bucket(bucketCounts),
+		tombs:    tx.Bucket(bucketTombs),
+		states:   tx.Bucket(bucketStates),
+	}
+}
+
+// Saved counts what SavePoll did.
+type Saved struct {
+	New        int // items stored for the first time
+	Updated    int // known items whose content changed, updated in place
+	Unchanged  int // known items whose content is as stored
+	Tombstoned int // pruned items the source still lists, not re-added
+}
+
+// SavePoll stores one poll of one source in ONE write transaction: the
+// items (new ones inserted, known ones — same Source+ID — updated in place if
+// Title, Link, Summary, Content, Authors, Categories, Enclosures or Image
+// changed, keeping the stored FirstSeen and Published and setting Updated to
+// the item's Updated if later than the stored Updated and Published, else
+// now), and the source's state. Items whose identity is tombstoned are not
+// re-added (Tombstoned count). items == nil means "not modified": only the
+// state is written and tombstones are left alone; a non-nil slice (even
+// empty) is the full current listing of the source, and tombstones of
+// identities no longer listed are dropped (DESIGN §5.3). Duplicate IDs
+// within one call: the first wins.
+//
+// A new item without FirstSeen gets the current time; one without Published
+// gets its FirstSeen, so that it still sorts by time. Items must have an ID
+// and either no Source or this source (else ErrInvalid); state.Name must be
+// empty or the source. Times are stored in UTC.
+func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Item, state tidings.SourceState) (Saved, error) {
+	if err := validSource(source); err != nil {
+		return Saved{}, fmt.Errorf("storage: save poll: %w", err)
+	}
+	if state.Name == "" {
+		state.Name = source
+	} else if state.Name != source {
+		return Saved{}, fmt.Errorf("storage: save poll of %q: %w: state is for %q", source, ErrInvalid, state.Name)
+	}
+	stateVal, err := json.Marshal(state)
+	if err != nil {
+		return Saved{}, fmt.Errorf("storage: save poll of %q: encode state: %w", source, err)
+	}
+	now := s.now().UTC()
+
+	var saved Saved
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		saved = Saved{}
+		b := buckets(tx)
+		var listed map[string]struct{}
+		if items != nil {
+			listed = make(map[string]struct{}, len(items))
+		}
+		for i := range items {
+			if i%ctxCheckEvery == ctxCheckEvery-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			it := items[i] // a copy: the caller's slice is not changed
+			if it.ID == "" {
+				return fmt.Errorf("%w: item %d has no ID", ErrInvalid, i)
+			}
+			if it.Source == "" {
+				it.Source = source
+			} else if it.Source != source {
+				return fmt.Errorf("%w: item %q is of source %q", ErrInvalid, it.ID, it.Source)
+			}
+			if _, dup := listed[it.ID]; dup {
+				continue
+			}
+			listed[it.ID] = struct{}{} // non-nil: the loop runs only for a listing
+			ik := itemKey(source, it.ID)
+			if v := b.items.Get(ik); v != nil {
+				var old tidings.Item
+				if err := decodeItem(v, &old); err != nil {
+					return fmt.Errorf("item %q: %w", it.ID, err)
+				}
+				if sameContent(&old, &it) {
+					saved.Unchanged++
+					continue
+				}
+				merged := mergeItem(&old, &it, now)
+				if err := putItem(b, ik, &merged); err != nil {
+					return err
+				}
+				saved.Updated++
+				continue
+			}
+			if b.tombs.Get(ik) != nil {
+				saved.Tombstoned++
+				continue
+			}
+			if err := insertItem(b, ik, &it, now); err != nil {
+				return err
+			}
+			saved.New++
+		}
+		if saved.New > 0 {
+			key := []byte(source)
+			if err := putCount(b.counts, key, getCount(b.counts.Get(key))+uint64(saved.New)); err != nil {
+				return fmt.Errorf("count items: %w", err)
+			}
+		}
+		if listed != nil {
+			if err := dropUnlistedTombs(b.tombs, source, listed); err != nil {
+				return err
+			}
+		}
+		if err := b.states.Put([]byte(source), stateVal); err != nil {
+			return fmt.Errorf("put state: %w", err)
+		}
+		if saved.New+saved.Updated > 0 {
+			if err := b.meta.Put(metaLastChange, putTime(nil, now)); err != nil {
+				return fmt.Errorf("put last change: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Saved{}, fmt.Errorf("storage: save poll of %q: %w", source, err)
+	}
+	if saved.New+saved.Updated > 0 {
+		s.gen.Add(1)
+	}
+	return saved, nil
+}
+
+// sameContent reports whether b carries the content stored in a, so that
+// re-fetching an unchanged feed writes nothing but the state.
+func sameContent(a, b *tidings.Item) bool {
+	return a.Title == b.Title &&
+		a.Link == b.Link &&
+		a.Summary == b.Summary &&
+		a.Content == b.Content &&
+		a.Image == b.Image &&
+		slices.Equal(a.Authors, b.Authors) &&
+		slices.Equal(a.Categories, b.Categories) &&
+		slices.Equal(a.Enclosures, b.Enclosures)
+}
+
+// mergeItem is the stored item old updated with the content of it: its
+// place in time (Published, FirstSeen) stays, so its index keys do not move
+// and an edit never makes an old story jump to the top of a feed.
+func mergeItem(old, it *tidings.Item, now time.Time) tidings.Item {
+	m := *it
+	m.Source, m.ID = old.Source, old.ID
+	m.Published, m.FirstSeen = old.Published, old.FirstSeen
+	last := old.Updated
+	if old.Published.After(last) {
+		last = old.Published
+	}
+	// The feed's own update time is trusted when it moved forward (but not
+	// into the future); an edit without one is dated now.
+	if up := it.Updated.UTC(); up.After(last) && !up.After(now) {
+		m.Updated = up
+	} else {
+		m.Updated = now
+	}
+	return m
+}
+
+// putItem writes the encoded item at ik.
+func putItem(b txBuckets, ik []byte, it *tidings.Item) error {
+	if err := b.items.Put(ik, encodeItem(it)); err != nil {
+		return fmt.Errorf("put item %q: %w", it.ID, err)
+	}
+	return nil
+}
+
+// insertItem stores a new item and its index entries. The caller counts it.
+func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
+	if it.FirstSeen.IsZero() {
+		it.FirstSeen = now
+	}
+	it.FirstSeen = it.FirstSeen.UTC()
+	if it.Published.IsZero() {
+		it.Published = it.FirstSeen
+	}
+	it.Published = it.Published.UTC()
+	if !it.Updated.IsZero() {
+		it.Updated = it.Updated.UTC()
+	}
+	if err := putItem(b, ik, it); err != nil {
+		return err
+	}
+	if err := b.byTime.Put(timeKey(it.Published, it.FirstSeen, ik), nil); err != nil {
+		return fmt.Errorf("index item %q by time: %w", it.ID, err)
+	}
+	if err := b.bySeen.Put(seenKey(it.FirstSeen, ik), putTime(nil, it.Published)); err != nil {
+		return fmt.Errorf("index item %q by first seen: %w", it.ID, err)
+	}
+	if err := b.bySource.Put(bySourceKey(it.Source, it.ID, it.Published, it.FirstSeen), nil); err != nil {
+		return fmt.Errorf("index item %q by source: %w", it.ID, err)
+	}
+	return nil
+}
+
+// deleteItem removes an item and its index entries. The caller adjusts the
+// count and decides about a tombstone.
+func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time) error {
+	source, id := splitItemKey(ik)
+	for _, del := range []struct {
+		bucket *bolt.Bucket
+		key    []byte
+	}{
+		{b.items, ik},
+		{b.byTime, timeKey(published, firstSeen, ik)},
+		{b.bySeen, seenKey(firstSeen, ik)},
+		{b.bySource, bySourceKey(source, id, published, firstSeen)},
+	} {
+		if err := del.bucket.Delete(del.key); err != nil {
+			return fmt.Errorf("delete item %q of %q: %w", id, source, err)
+		}
+	}
+	return nil
+}
+
+// dropUnlistedTombs deletes the tombstones of source whose identity is not
+// in listed: once a source stops listing a pruned item, it may come back as
+// new later (DESIGN §5.3).
+func dropUnlistedTombs(tombs *bolt.Bucket, source string, listed map[string]struct{}) error {
+	prefix := sourcePrefix(source)
+	var drop [][]byte
+	c := tombs.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if _, ok := listed[string(k[len(prefix):])]; !ok {
+			drop = append(drop, bytes.Clone(k))
+		}
+	}
+	// Deleting behind a moving cursor can skip keys, hence two passes.
+	for _, k := range drop {
+		if err := tombs.Delete(k); err != nil {
+			return fmt.Errorf("drop tombstone: %w", err)
+		}
+	}
+	return nil
+}
+
+// SourceState returns the stored state of a source, and whether there is
+// one.
+func (s *Store) SourceState(ctx context.Context, source string) (tidings.SourceState, bool, error) {
+	var st tidings.SourceState
+	var found bool
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketStates).Get([]byte(source))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &st)
+	})
+	if err != nil {
+		return tidings.SourceState{}, false, fmt.Errorf("storage: read state of %q: %w", source, err)
+	}
+	return st, found, nil
+}
+
+// SourceStates returns the states of every source in the store, sorted by
+// name.
+func (s *Store) SourceStates(ctx context.Context) ([]tidings.SourceState, error) {
+	var states []tidings.SourceState
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStates).ForEach(func(k, v []byte) error {
+			var st tidings.SourceState
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode state of %q: %w", k, err)
+			}
+			states = append(states, st)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: read source states: %w", err)
+	}
+	return states, nil
+}
+
+// SaveSourceState stores the state of the source state.Name, for polls that
+// store no items (a failed poll, a backoff).
+func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) error {
+	if err := validSource(state.Name); err != nil {
+		return fmt.Errorf("storage: save source state: %w", err)
+	}
+	v, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("storage: save state of %q: %w", state.Name, err)
+	}
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStates).Put([]byte(state.Name), v)
+	})
+	if err != nil {
+		return fmt.Errorf("storage: save state of %q: %w", state.Name, err)
+	}
+	return nil
+}
+
+// Newest calls fn for stored items newest first by Published (ties:
+// FirstSeen, then source, then ID, all descending, deterministic), until fn
+// returns false or the items run out. It walks a time-ordered index and
+// never sorts the store in memory.
+//
+// A read transaction stays open for the whole walk, and a long one delays
+// writes that must grow the file: fn should only filter and collect, and
+// must not call the Store. fn may keep the item it is given.
+func (s *Store) Newest(ctx context.Context, fn func(it *tidings.Item) bool) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := buckets(tx)
+		c := b.byTime.Cursor()
+		n := 0
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			ik := k[2*timeLen:]
+			v := b.items.Get(ik)
+			if v == nil {
+				return fmt.Errorf("time index names missing item %q", ik)
+			}
+			it := new(tidings.Item)
+			if err := decodeItem(v, it); err != nil {
+				return fmt.Errorf("item %q: %w", ik, err)
+			}
+			if !fn(it) {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: walk newest items: %w", err)
+	}
+	return nil
+}
+
+// Item returns one item, or an error wrapping ErrNotFound.
+func (s *Store) Item(ctx context.Context, source, id string) (tidings.Item, error) {
+	var it tidings.Item
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketItems).Get(itemKey(source, id))
+		if v == nil {
+			return ErrNotFound
+		}
+		return decodeItem(v, &it)
+	})
+	if err != nil {
+		return tidings.Item{}, fmt.Errorf("storage: item %q of %q: %w", id, source, err)
+	}
+	return it, nil
+}
+
+// Stats describes the store's contents.
+type Stats struct {
+	Items      int            // items stored
+	PerSource  map[string]int // items stored per source (sources with none are absent)
+	Tombstones int            // identities of pruned items still remembered
+	SizeBytes  int64          // size of the data in the file
+	LastChange time.Time      // time of the last SavePoll that added or updated an item; zero if none
+}
+
+// Stats returns counts and sizes without walking the items.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	st := Stats{PerSource: map[string]int{}}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := buckets(tx)
+		err := b.counts.ForEach(func(k, v []byte) error {
+			n := int(getCount(v))
+			st.PerSource[string(k)] = n
+			st.Items += n
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		st.Tombstones = b.tombs.Stats().KeyN
+		st.SizeBytes = tx.Size()
+		if v := b.meta.Get(metaLastChange); len(v) == timeLen {
+			st.LastChange = getTime(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("storage: stats: %w", err)
+	}
+	return st, nil
+}
