@@ -31,7 +31,8 @@ type Source struct {
 // SourceState is what Tidings remembers about a source between polls.
 type SourceState struct {
 	Name         string    `json:"name"`
-	URL          string    `json:"url,omitempty"` // URL in use (after permanent redirects)
+	SourceURL    string    `json:"source_url,omitempty"` // the configured URL that URL was reached from
+	URL          string    `json:"url,omitempty"`        // URL in use (after permanent redirects)
 	ETag         string    `json:"etag,omitempty"`
 	LastModified string    `json:"last_modified,omitempty"`
 	Title        string    `json:"title,omitempty"`     // the feed's own title

@@ -13,33 +13,45 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tidings/tidings"
 )
 
-// Defaults applied to keys the file leaves out.
+// Defaults applied to keys the file leaves out, and limits on values.
 const (
-	DefaultStoragePath       = "data/tidings.db"
-	DefaultRetention         = 720 * time.Hour
+	// DefaultStoragePath is storage.path, relative to the config file.
+	DefaultStoragePath = "data/tidings.db"
+	// DefaultRetention is storage.retention.
+	DefaultRetention = 720 * time.Hour
+	// DefaultMaxItemsPerSource is storage.max_items_per_source.
 	DefaultMaxItemsPerSource = 2000
-	DefaultListen            = "127.0.0.1:8080"
-	DefaultInterval          = 15 * time.Minute
-	DefaultConcurrency       = 16
-	DefaultPerHost           = 2
-	DefaultTimeout           = 30 * time.Second
-	DefaultMaxBody           = 10 << 20
-	DefaultTopicLimit        = 50
-	MaxTopicLimit            = 500
-	MinInterval              = time.Second
+	// DefaultListen is server.listen.
+	DefaultListen = "127.0.0.1:8080"
+	// DefaultInterval is fetch.interval.
+	DefaultInterval = 15 * time.Minute
+	// DefaultConcurrency is fetch.concurrency.
+	DefaultConcurrency = 16
+	// DefaultPerHost is fetch.per_host.
+	DefaultPerHost = 2
+	// DefaultTimeout is fetch.timeout.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxBody is fetch.max_body, in bytes.
+	DefaultMaxBody = 10 << 20
+	// DefaultUserAgent is fetch.user_agent.
+	DefaultUserAgent = "Tidings/" + tidings.Version + " (+https://github.com/tidings/tidings)"
+	// DefaultTopicLimit is a topic's limit.
+	DefaultTopicLimit = 50
+	// MaxTopicLimit is the largest limit a topic may set.
+	MaxTopicLimit = 500
+	// MinInterval is the shortest poll interval, for fetch and for a source.
+	MinInterval = time.Second
 	// AllTopic is the name of the built-in topic holding every item; it is
 	// appended to Config.Topics unless the file defines a topic of that name.
 	AllTopic = "all"
 )
-
-// DefaultUserAgent is sent with every request unless fetch.user_agent says otherwise.
-var DefaultUserAgent = "Tidings/" + tidings.Version + " (+https://github.com/tidings/tidings)"
 
 // Config is the whole parsed, defaulted and validated configuration.
 type Config struct {
@@ -127,6 +139,24 @@ func (c *Config) TopicLine(i int) int {
 		return 0
 	}
 	return c.topicLines[i]
+}
+
+// Source returns the source called name.
+func (c *Config) Source(name string) (tidings.Source, bool) {
+	i := slices.IndexFunc(c.Sources, func(s tidings.Source) bool { return s.Name == name })
+	if i < 0 {
+		return tidings.Source{}, false
+	}
+	return c.Sources[i], true
+}
+
+// Topic returns the topic called name, the built-in "all" included.
+func (c *Config) Topic(name string) (tidings.Topic, bool) {
+	i := slices.IndexFunc(c.Topics, func(t tidings.Topic) bool { return t.Name == name })
+	if i < 0 {
+		return tidings.Topic{}, false
+	}
+	return c.Topics[i], true
 }
 
 // SourceLine returns the line of the entry of sources[i], or 0 for an index

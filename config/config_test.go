@@ -216,6 +216,13 @@ func TestDefaults(t *testing.T) {
 				c.sourceLines = []int{2, 3}
 			},
 		},
+		"numbers and dates taken as written": {
+			yaml: "sources:\n  - {name: 2024-01-01, url: 'http://a.example/', title: 1984, tags: [2026, true]}\n",
+			modify: func(c *Config) {
+				c.Sources = []tidings.Source{{Name: "2024-01-01", URL: "http://a.example/", Title: "1984", Tags: []string{"2026", "true"}}}
+				c.sourceLines = []int{2}
+			},
+		},
 		"trailing document marker": {
 			yaml:   "fetch: {per_host: 4}\n---\n",
 			modify: func(c *Config) { c.Fetch.PerHost = 4 },
@@ -474,6 +481,29 @@ var errorCases = map[string]struct {
 			`t.yaml:4: sources[0].title: invalid environment variable name "not a name" in "${not a name}"`,
 		},
 	},
+	"merge of a scalar": {
+		yaml: "fetch:\n  <<: 5\n",
+		want: []string{`t.yaml:2: fetch: a merge key (<<) needs a mapping or a list of mappings, got the number 5`},
+	},
+	"durations of the wrong type": {
+		yaml: "fetch:\n  timeout: [30s]\n  interval: true\n",
+		want: []string{
+			`t.yaml:2: fetch.timeout: expected a duration such as 15m, got a list`,
+			`t.yaml:3: fetch.interval: expected a duration such as 15m, got the boolean true`,
+		},
+	},
+	"huge integer": {
+		yaml: "storage:\n  max_items_per_source: 99999999999\n",
+		want: []string{`t.yaml:2: storage.max_items_per_source: 99999999999 is too large`},
+	},
+	"file URL with a fragment": {
+		yaml: "sources:\n  - {name: a, url: 'file://x.xml#y'}\n",
+		want: []string{`t.yaml:2: sources[0].url: file URL "file://x.xml#y" must not have a query or fragment (write %3F or %23 for ? or # in a file name)`},
+	},
+	"custom tag": {
+		yaml: "sources:\n  - name: a\n    url: !env FEED_URL\n",
+		want: []string{`t.yaml:3: sources[0].url: unsupported YAML tag !env (write the value without it)`},
+	},
 	"empty strings": {
 		yaml: "storage: {path: ''}\nfetch: {user_agent: ''}\nsources:\n  - {name: a, url: 'http://a.example/', tags: ['']}\n",
 		want: []string{
@@ -482,6 +512,77 @@ var errorCases = map[string]struct {
 			`t.yaml:4: sources[0].tags[0]: must not be empty`,
 		},
 	},
+}
+
+// TestFixtures loads the other valid files of testdata.
+func TestFixtures(t *testing.T) {
+	dir := mustAbs(t, "testdata")
+	tests := map[string]struct {
+		file    string
+		sources []tidings.Source
+		topics  []string
+	}{
+		"minimal": {
+			file:    "minimal.yaml",
+			sources: []tidings.Source{{Name: "bulletin", URL: fileURLOf(dir, "feeds", "bulletin.xml")}},
+			topics:  []string{"all"},
+		},
+		"anchors": {
+			file: "anchors.yaml",
+			sources: []tidings.Source{
+				{Name: "one", URL: "https://one.example/feed", Tags: []string{"news"}, Interval: time.Hour},
+				{Name: "two", URL: "https://two.example/feed", Tags: []string{"news"}, Interval: time.Hour},
+			},
+			topics: []string{"news", "all"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Sources, tc.sources) {
+				t.Errorf("sources = %+v, want %+v", c.Sources, tc.sources)
+			}
+			var topics []string
+			for _, tp := range c.Topics {
+				topics = append(topics, tp.Name)
+			}
+			if !reflect.DeepEqual(topics, tc.topics) {
+				t.Errorf("topics = %v, want %v", topics, tc.topics)
+			}
+		})
+	}
+}
+
+func TestLookup(t *testing.T) {
+	yaml := "sources:\n  - {name: a, url: 'http://a.example/'}\n  - {name: b, url: 'http://b.example/'}\n" +
+		"topics:\n  - name: t\n    sources: [b]\n"
+	c, err := Parse("t.yaml", []byte(yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		find   func() (string, bool)
+		want   string
+		wantOK bool
+	}{
+		"source":         {find: func() (string, bool) { s, ok := c.Source("b"); return s.URL, ok }, want: "http://b.example/", wantOK: true},
+		"unknown source": {find: func() (string, bool) { s, ok := c.Source("t"); return s.URL, ok }},
+		"topic":          {find: func() (string, bool) { tp, ok := c.Topic("t"); return tp.Title, ok }, want: "t", wantOK: true},
+		"built-in topic": {find: func() (string, bool) { tp, ok := c.Topic("all"); return tp.Title, ok }, want: "All items", wantOK: true},
+		"unknown topic":  {find: func() (string, bool) { tp, ok := c.Topic("a"); return tp.Title, ok }},
+		"source line":    {find: func() (string, bool) { return fmt.Sprint(c.SourceLine(1)), true }, want: "3", wantOK: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := tc.find()
+			if got != tc.want || ok != tc.wantOK {
+				t.Errorf("got %q, %v; want %q, %v", got, ok, tc.want, tc.wantOK)
+			}
+		})
+	}
 }
 
 // TestSyntaxErrorLines checks the line of YAML syntax errors, where the

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -102,8 +101,9 @@ func (d *decoder) errorf(n *yaml.Node, key, format string, args ...any) {
 	d.add(line, key, format, args...)
 }
 
+// sort orders es by line, keeping the order of problems on one line.
 func (es Errors) sort() {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
+	slices.SortStableFunc(es, func(a, b *Error) int { return a.Line - b.Line })
 }
 
 // decode turns data into a Config, recording problems in d.errs.
@@ -472,7 +472,15 @@ func (d *decoder) scalar(n *yaml.Node, key, want string) (*yaml.Node, bool) {
 		d.errorf(n, key, "expected %s, got %s", want, describe(n))
 		return nil, false
 	}
-	return s, true
+	switch tag := s.ShortTag(); tag {
+	case "!!str", "!!int", "!!float", "!!bool", "!!timestamp":
+		return s, true
+	default:
+		// A custom tag (!env, !!binary) would change the meaning of the
+		// value in a way this package does not implement.
+		d.errorf(n, key, "unsupported YAML tag %s (write the value without it)", tag)
+		return nil, false
+	}
 }
 
 // str returns a string value with ${VAR} references expanded. Numbers and

@@ -11,6 +11,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -168,6 +169,9 @@ type Result struct {
 	NotModified bool
 	// Bytes is the size of the body read, after decompression.
 	Bytes int64
+	// MovedTo is the new URL when a permanent redirect moved the feed in
+	// this poll (then State.URL is MovedTo too), so the caller can log it.
+	MovedTo string
 }
 
 // response is what one fetch brought back, before parsing.
@@ -200,31 +204,29 @@ type response struct {
 // State is prev unchanged, since nothing was learnt about the feed, so the
 // caller should not store it.
 func (f *Fetcher) Poll(ctx context.Context, src tidings.Source, prev tidings.SourceState) (Result, error) {
+	if prev.SourceURL != src.URL {
+		// The configured URL changed (or was never recorded): what was learnt
+		// about the old one, its redirect target and validators, does not apply.
+		prev.URL, prev.ETag, prev.LastModified = "", "", ""
+	}
 	start := startURL(src, prev)
 	u, err := parseFeedURL(start)
 	if err != nil {
 		return f.failed(src, prev, start, f.opts.Now(), nil, err), err
 	}
 
-	hold := &hostHold{lim: f.lim}
-	defer hold.free()
-	if u.Scheme != "file" { // reading a local file burdens no server
-		if err := hold.moveTo(ctx, hostKey(u)); err != nil {
-			return canceled(src, prev, err)
-		}
-	}
-	release, err := f.lim.acquireGlobal(ctx)
-	if err != nil {
+	held := &slots{lim: f.lim}
+	defer held.free()
+	if err := held.acquire(ctx, hostKey(u)); err != nil {
 		return canceled(src, prev, err)
 	}
-	defer release()
 
 	now := f.opts.Now()
 	var resp *response
 	if u.Scheme == "file" {
 		resp, err = f.readFile(ctx, u, prev)
 	} else {
-		resp, err = f.get(ctx, src, prev, u, hold)
+		resp, err = f.get(ctx, src, prev, u, held)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -246,7 +248,7 @@ func (f *Fetcher) Poll(ctx context.Context, src tidings.Source, prev tidings.Sou
 // startURL is where a poll begins: the permanent-redirect target recorded
 // in prev, else the configured URL.
 func startURL(src tidings.Source, prev tidings.SourceState) string {
-	if prev.URL != "" {
+	if prev.URL != "" && prev.SourceURL == src.URL {
 		return prev.URL
 	}
 	return src.URL
@@ -273,15 +275,18 @@ func parseFeedURL(raw string) (*url.URL, error) {
 }
 
 // hostKey names the per-host slot of u; the port is part of it, since
-// different ports are usually different servers.
+// different ports are usually different servers. Files have none.
 func hostKey(u *url.URL) string {
+	if u.Scheme == "file" {
+		return ""
+	}
 	return strings.ToLower(u.Host)
 }
 
 func canceled(src tidings.Source, prev tidings.SourceState, err error) (Result, error) {
 	st := prev
 	st.Name = src.Name
-	return Result{State: st}, err
+	return Result{State: st}, fmt.Errorf("fetcher: poll %s stopped: %w", src.Name, err)
 }
 
 func (f *Fetcher) interval(src tidings.Source) time.Duration {
@@ -295,6 +300,7 @@ func (f *Fetcher) interval(src tidings.Source) time.Duration {
 func baseState(src tidings.Source, prev tidings.SourceState, start string, now time.Time) tidings.SourceState {
 	st := prev
 	st.Name = src.Name
+	st.SourceURL = src.URL
 	st.URL = start
 	st.LastPoll = now
 	return st
@@ -307,8 +313,10 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 	st.Failures = 0
 	st.RetryAfter = time.Time{}
 	st.NextPoll = now.Add(jitter(f.interval(src)))
-	if resp.permanentURL != "" {
+	var moved string
+	if resp.permanentURL != "" && resp.permanentURL != start {
 		st.URL = resp.permanentURL
+		moved = resp.permanentURL
 	}
 	if resp.notModified {
 		// A 304 may carry fresh validators; without them the old ones stand.
@@ -318,13 +326,13 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 		if resp.lastModified != "" {
 			st.LastModified = resp.lastModified
 		}
-		return Result{State: st, NotModified: true}
+		return Result{State: st, NotModified: true, MovedTo: moved}
 	}
 	st.ETag = resp.etag
 	st.LastModified = resp.lastModified
 	st.Title = info.Title
 	st.SiteLink = info.SiteLink
-	return Result{State: st, Items: items, Bytes: int64(len(resp.body))}
+	return Result{State: st, Items: items, Bytes: int64(len(resp.body)), MovedTo: moved}
 }
 
 func (f *Fetcher) failed(src tidings.Source, prev tidings.SourceState, start string, now time.Time, resp *response, err error) Result {

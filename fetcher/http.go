@@ -21,14 +21,14 @@ const accept = "application/rss+xml, application/atom+xml, application/feed+json
 	"application/rdf+xml;q=0.9, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 
 // get fetches u over HTTP, following at most maxRedirects redirects, and
-// reads the body of the final response. hold moves the per-host slot along
-// the redirects.
-func (f *Fetcher) get(ctx context.Context, src tidings.Source, prev tidings.SourceState, u *url.URL, hold *hostHold) (*response, error) {
+// reads the body of the final response. held moves along the redirects, so
+// every request counts against the host it goes to.
+func (f *Fetcher) get(ctx context.Context, src tidings.Source, prev tidings.SourceState, u *url.URL, held *slots) (*response, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 
-	resp, err := f.follow(ctx, src, prev, u, hold)
+	resp, err := f.follow(ctx, src, prev, u, held)
 	if err != nil {
 		return resp, f.timeoutOr(parent, ctx, err)
 	}
@@ -45,13 +45,18 @@ func (f *Fetcher) timeoutOr(parent, ctx context.Context, err error) error {
 	return err
 }
 
-func (f *Fetcher) follow(ctx context.Context, src tidings.Source, prev tidings.SourceState, u *url.URL, hold *hostHold) (*response, error) {
+func (f *Fetcher) follow(ctx context.Context, src tidings.Source, prev tidings.SourceState, u *url.URL, held *slots) (*response, error) {
+	// Configured headers are meant for the configured host, not for
+	// whatever host a redirect, even a permanent one, leads to.
 	origin := hostKey(u)
+	if cu, err := url.Parse(src.URL); err == nil {
+		origin = hostKey(cu)
+	}
 	visited := map[string]bool{withoutFragment(u): true}
 	out := &response{}
 	permanent := true // every redirect so far was permanent
 	for hops := 0; ; hops++ {
-		if err := hold.moveTo(ctx, hostKey(u)); err != nil {
+		if err := held.acquire(ctx, hostKey(u)); err != nil {
 			return out, err
 		}
 		req, err := f.newRequest(ctx, src, prev, u, hostKey(u) == origin)
@@ -93,7 +98,7 @@ func (f *Fetcher) follow(ctx context.Context, src tidings.Source, prev tidings.S
 		}
 		visited[key] = true
 		if permanent && (resp.StatusCode == http.StatusMovedPermanently || resp.StatusCode == http.StatusPermanentRedirect) {
-			out.permanentURL = next.String()
+			out.permanentURL = key
 		} else {
 			permanent = false
 		}
@@ -109,8 +114,7 @@ func (f *Fetcher) newRequest(ctx context.Context, src tidings.Source, prev tidin
 	req.Header.Set("User-Agent", f.opts.UserAgent)
 	req.Header.Set("Accept", accept)
 	req.Header.Set("Accept-Encoding", "gzip")
-	// Configured headers often carry tokens: they go only to the configured
-	// host, never along a redirect to another one.
+	// Configured headers often carry tokens.
 	if sameHost {
 		for k, v := range src.Headers {
 			if strings.EqualFold(k, "Host") {

@@ -71,31 +71,49 @@ func (l *limiter) unref(host string, h *hostSlots) {
 	l.mu.Unlock()
 }
 
-// hostHold is the host slot one poll holds while it follows redirects: it
-// moves to the next host when a redirect leaves the current one, so every
-// request counts against the host it goes to.
-type hostHold struct {
-	lim     *limiter
-	host    string
-	release func()
+// slots are the semaphore slots one poll holds: its host's, then a global
+// one. Both are always taken in that order, and a redirect to another host
+// gives both back before it takes the new host's, so that no poll holds one
+// slot while it waits for another that a waiting poll holds.
+type slots struct {
+	lim           *limiter
+	host          string
+	releaseHost   func() // nil while no host slot is held
+	releaseGlobal func() // nil while no global slot is held
 }
 
-func (h *hostHold) moveTo(ctx context.Context, host string) error {
-	if h.release != nil && h.host == host {
+// acquire makes s hold the slots for a request to host ("" for a local
+// file, which burdens no server); it returns at once if it already does.
+func (s *slots) acquire(ctx context.Context, host string) error {
+	if s.releaseGlobal != nil && s.host == host {
 		return nil
 	}
-	h.free()
-	release, err := h.lim.acquireHost(ctx, host)
+	s.free()
+	if host != "" {
+		release, err := s.lim.acquireHost(ctx, host)
+		if err != nil {
+			return err
+		}
+		s.releaseHost = release
+	}
+	s.host = host
+	release, err := s.lim.acquireGlobal(ctx)
 	if err != nil {
+		s.free()
 		return err
 	}
-	h.host, h.release = host, release
+	s.releaseGlobal = release
 	return nil
 }
 
-func (h *hostHold) free() {
-	if h.release != nil {
-		h.release()
-		h.release = nil
+// free gives back whatever s holds.
+func (s *slots) free() {
+	if s.releaseGlobal != nil {
+		s.releaseGlobal()
+		s.releaseGlobal = nil
+	}
+	if s.releaseHost != nil {
+		s.releaseHost()
+		s.releaseHost = nil
 	}
 }

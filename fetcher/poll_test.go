@@ -173,6 +173,13 @@ func TestPollBodies(t *testing.T) {
 			},
 			tooBig: true,
 		},
+		"feed served as text/html": {
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				w.Write(feed)
+			},
+			items: 3,
+		},
 		"exactly MaxBody": {
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				w.Write(append(bytes.Repeat([]byte(" "), limit-len(feed)), feed...))
@@ -249,14 +256,14 @@ func TestPollFailures(t *testing.T) {
 			kind: ErrRequest, message: `read response: unsupported Content-Encoding "br"`,
 		},
 	}
-	prev := tidings.SourceState{
-		Name: "test", ETag: `"old"`, Title: "Old title", Failures: 2,
-		LastSuccess: testNow.Add(-time.Hour), NextPoll: testNow,
-	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(tc.handler))
 			defer srv.Close()
+			prev := tidings.SourceState{
+				Name: "test", SourceURL: srv.URL, ETag: `"old"`, Title: "Old title", Failures: 2,
+				LastSuccess: testNow.Add(-time.Hour), NextPoll: testNow,
+			}
 			f := newTestFetcher(t, Options{})
 			res, err := f.Poll(context.Background(), source(srv.URL), prev)
 			if !errors.Is(err, tc.kind) {
@@ -435,6 +442,9 @@ func TestPollRedirects(t *testing.T) {
 			if res.State.URL != srv.URL+tc.url || len(res.Items) != 1 {
 				t.Errorf("State.URL %q, want %q; %d items", res.State.URL, srv.URL+tc.url, len(res.Items))
 			}
+			if moved := tc.url != tc.path; moved != (res.MovedTo == res.State.URL) || moved != (res.MovedTo != "") {
+				t.Errorf("MovedTo %q with State.URL %q", res.MovedTo, res.State.URL)
+			}
 		})
 	}
 
@@ -455,7 +465,7 @@ func TestPollRedirects(t *testing.T) {
 		mu.Lock()
 		after := hits["/moved"]
 		mu.Unlock()
-		if after != before || second.State.URL != srv.URL+"/feed" {
+		if after != before || second.State.URL != srv.URL+"/feed" || second.MovedTo != "" {
 			t.Errorf("the old URL was requested again (%d → %d hits); State.URL %q", before, after, second.State.URL)
 		}
 	})
@@ -470,18 +480,27 @@ func TestPollRedirectKeepsHeadersOnHost(t *testing.T) {
 	defer other.Close()
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		originAuth.Store(r.Header.Get("Authorization"))
-		http.Redirect(w, r, other.URL+"/feed", http.StatusFound)
+		http.Redirect(w, r, other.URL+"/feed", http.StatusMovedPermanently)
 	}))
 	defer origin.Close()
 
 	f := newTestFetcher(t, Options{})
 	src := source(origin.URL)
 	src.Headers = map[string]string{"Authorization": "Bearer secret"}
-	if _, err := f.Poll(context.Background(), src, tidings.SourceState{}); err != nil {
+	first, err := f.Poll(context.Background(), src, tidings.SourceState{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if originAuth.Load() != "Bearer secret" || otherAuth.Load() != "" {
 		t.Errorf("Authorization: origin got %q, the other host got %q (must be empty)", originAuth.Load(), otherAuth.Load())
+	}
+	// The next poll goes straight to the new host: still no token there.
+	otherAuth.Store("unset")
+	if _, err := f.Poll(context.Background(), src, first.State); err != nil {
+		t.Fatal(err)
+	}
+	if otherAuth.Load() != "" {
+		t.Errorf("Authorization sent to the host the feed moved to: %q", otherAuth.Load())
 	}
 }
 
@@ -544,6 +563,37 @@ func TestPollLimits(t *testing.T) {
 	}
 }
 
+// TestPollRedirectAcrossHostsUnderLimits makes polls of one host redirect
+// to another whose own polls wait for slots: a poll must never hold one
+// slot while it waits for another, or they would wait on each other until
+// the timeout.
+func TestPollRedirectAcrossHostsUnderLimits(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write(rssFeed(1))
+	}))
+	defer target.Close()
+	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer origin.Close()
+
+	f := newTestFetcher(t, Options{Concurrency: 1, PerHost: 1, Timeout: 5 * time.Second})
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			base := origin.URL
+			if i%2 == 1 {
+				base = target.URL
+			}
+			if _, err := f.Poll(context.Background(), source(base+"/feed"+strconv.Itoa(i)), tidings.SourceState{}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // raise sets peak to v if v is larger.
 func raise(peak *atomic.Int64, v int64) {
 	for {
@@ -556,7 +606,11 @@ func raise(peak *atomic.Int64, v int64) {
 
 func TestPollCanceled(t *testing.T) {
 	release := make(chan struct{})
+	hogging := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hog" {
+			hogging <- struct{}{}
+		}
 		select {
 		case <-release:
 		case <-r.Context().Done():
@@ -577,7 +631,7 @@ func TestPollCanceled(t *testing.T) {
 			defer cancel()
 			f.Poll(ctx, source(srv.URL+"/hog"), tidings.SourceState{}) // holds the only slot
 		}()
-		time.Sleep(50 * time.Millisecond)
+		<-hogging // the only slot is taken
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
 		res, err := f.Poll(ctx, source(srv.URL), prev)
@@ -748,5 +802,46 @@ func TestRetryAfterParse(t *testing.T) {
 				t.Errorf("retryAfter(%q) = %v, want %v", tc.value, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPollConfigURLChange checks that when the user edits a source's URL,
+// what was learnt about the old one (its redirect target and validators)
+// is dropped: the new URL is fetched, unconditionally.
+func TestPollConfigURLChange(t *testing.T) {
+	var got []*http.Request
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Clone(context.Background()))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write(rssFeed(1))
+	}))
+	defer srv.Close()
+	f := newTestFetcher(t, Options{})
+	prev := tidings.SourceState{
+		Name: "test", SourceURL: srv.URL + "/old", URL: srv.URL + "/moved", ETag: `"old"`,
+		LastModified: "Sat, 31 May 2025 10:00:00 GMT",
+	}
+	res, err := f.Poll(context.Background(), source(srv.URL+"/new"), prev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].URL.Path != "/new" || got[0].Header.Get("If-None-Match") != "" || got[0].Header.Get("If-Modified-Since") != "" {
+		t.Fatalf("requests after a URL change: %v", got)
+	}
+	if res.State.SourceURL != srv.URL+"/new" || res.State.URL != srv.URL+"/new" {
+		t.Errorf("state after a URL change: SourceURL %q, URL %q", res.State.SourceURL, res.State.URL)
+	}
+
+	// Unchanged config: the recorded redirect target is used.
+	got = nil
+	prev.SourceURL = srv.URL + "/new"
+	if _, err := f.Poll(context.Background(), source(srv.URL+"/new"), prev); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].URL.Path != "/moved" || got[0].Header.Get("If-None-Match") != `"old"` {
+		t.Errorf("with an unchanged config the poll went to %v", got)
 	}
 }

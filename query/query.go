@@ -46,16 +46,17 @@
 //
 // # Grammar
 //
-//	query   = [ or ] .
-//	or      = and { "OR" and } .
-//	and     = unary { [ "AND" ] unary } .
-//	unary   = { "NOT" | "-" } primary .          (* "-" touches what follows *)
-//	primary = [ field ":" ] ( "(" or ")" | phrase | word ) .  (* no space after ":" *)
-//	field   = "title" | "content" | "category" | "author" | "link" | "source" .
-//	phrase  = quote { any character but a quote } quote .
-//	quote   = '"' | "“" | "”" | "„" .           (* “typographic quotes” work too *)
-//	word    = wordchar { wordchar } [ "*" ] .
-//	wordchar = any character but space, "(", ")", "*" and quotes .
+//	query    = [ or ] .
+//	or       = and { "OR" and } .
+//	and      = unary { [ "AND" ] unary } .
+//	unary    = { "NOT" | "-" } primary .      (* "-" touches what follows *)
+//	primary  = [ field ":" ] ( "(" or ")" | phrase | word ) .  (* no space after ":" *)
+//	field    = "title" | "content" | "category" | "author" | "link" | "source" .
+//	phrase   = open { any character but a close } close .
+//	open     = '"' | "“" | "”" | "„" .        (* “typographic quotes” work too *)
+//	close    = '"' | "“" | "”" .
+//	word     = wordchar { wordchar } [ "*" ] . (* not starting with "/", reserved *)
+//	wordchar = any character but space, "(", ")", "*" and open .
 //
 // The empty query, or one of only spaces, matches every item.
 package query
