@@ -467,17 +467,6 @@ func TestEndToEnd(t *testing.T) {
 	d.stop(t)
 }
 
-func waitFor(t *testing.T, within time.Duration, cond func() bool, context fmt.Stringer) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s\n%s", within, context)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestCheckReportsFileAndLine checks that a broken config names file, line and key.
 func TestCheckReportsFileAndLine(t *testing.T) {
 	dir := t.TempDir()
