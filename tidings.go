@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Version is the release of Tidings; cmd/tidings overrides the printed value
-// with -ldflags at build time.
+// Version is the release of Tidings. The binary prints main.version, which
+// starts as this and can be set with -ldflags "-X main.version=…" at build time.
 const Version = "1.0.0"
 
 // Source is one feed to poll, as configured.

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // source timezones work on machines without zoneinfo (distroless)
 
 	"github.com/tidings/tidings"
 )
@@ -218,12 +219,19 @@ func parseArgs(c *command, e *env, args []string) (*options, error) {
 		fs.PrintDefaults()
 		fmt.Fprintf(out, "\nExample:\n  %s\n", c.example)
 	}
+	// Asked-for help goes to stdout; flag would print it to stderr.
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(e.stdout)
+			fs.Usage()
+			return nil, flag.ErrHelp
+		}
+	}
 	for {
 		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(e.stdout)
-				fs.Usage()
-			}
 			return nil, err
 		}
 		rest := fs.Args()
