@@ -483,3 +483,55 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 		}
 	}
 }
+
+// TestDemo runs the README's demo config as shipped (on a copy, so the
+// checkout's data folder stays clean): every source ingests, and the Mexico
+// topic holds the seed article and the USMCA story once, and nothing off-topic.
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("../../examples")); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(dir, "data"))
+	cfg := filepath.Join(dir, "demo.yaml")
+	out, errOut, code := runTidings(t, "fetch", "--config", cfg, "--strict")
+	if code != 0 {
+		t.Fatalf("fetch on the demo: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runTidings(t, "render", "mexico", "--format", "json", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("render mexico: exit %d\n%s", code, errOut)
+	}
+	var feed struct {
+		Items []struct {
+			Title string `json:"title"`
+			URL   string `json:"url"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &feed); err != nil {
+		t.Fatalf("render mexico --format json: %v\n%s", err, out)
+	}
+	var titles []string
+	usmca := 0
+	for _, it := range feed.Items {
+		titles = append(titles, it.Title)
+		if strings.Contains(it.URL, "usmca-review") {
+			usmca++
+		}
+	}
+	if !slices.Contains(titles, "Washington escalates aggression against Mexico in bid to impose rule over the Americas") {
+		t.Errorf("the mexico topic lacks the seed article: %q", titles)
+	}
+	if usmca != 1 {
+		t.Errorf("the USMCA story is listed %d times, want once: %q", usmca, titles)
+	}
+	for _, offTopic := range []string{"Football makes concussion substitutes permanent after two-year trial", "Jazz archive digitises 3,000 hours of radio sessions"} {
+		if slices.Contains(titles, offTopic) {
+			t.Errorf("the mexico topic holds %q", offTopic)
+		}
+	}
+	out, _, _ = runTidings(t, "render", "sports", "--format", "json", "--config", cfg)
+	if strings.Contains(out, "Washington escalates aggression") || !strings.Contains(out, "Football makes concussion substitutes") {
+		t.Errorf("the sports topic is wrong:\n%s", out)
+	}
+}
