@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,8 +19,10 @@ import (
 	"github.com/tidings/tidings/storage"
 )
 
-// shutdownGrace bounds how long a stop waits for HTTP requests in flight.
-const shutdownGrace = 10 * time.Second
+// defaultGrace is how long a stop waits, by default, for HTTP requests and
+// polls in flight before it cancels them (serve --grace). systemd's
+// TimeoutStopSec in deploy/systemd must stay above it.
+const defaultGrace = 10 * time.Second
 
 // newLogger builds the slog logger from the --log-level and --log-format flags.
 func newLogger(e *env, o *options) (*slog.Logger, error) {
@@ -56,6 +59,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if o.grace < 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--grace %s: want a duration of 0 or more", o.grace)}
+	}
 	s, err := loadSetup(o.config)
 	if err != nil {
 		return configError(e, err)
@@ -71,37 +77,64 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
 	}
+	var adminLn net.Listener
+	if cfg.Server.AdminListen != "" {
+		adminLn, err = net.Listen("tcp", cfg.Server.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (server.admin_listen): %w", cfg.Server.AdminListen, err)
+		}
+	}
 	pub := newPublisher(st, s, log)
 	m := newMetrics(st)
-	srv := &server{pub: pub, store: st, log: log, metrics: m}
+	if err := m.configured(ctx, st, cfg.Sources); err != nil {
+		log.Warn("read source states for metrics", "err", err)
+	}
+	srv := &server{pub: pub, store: st, log: log, metrics: m, adminOnly: adminLn != nil}
 	srv.adminToken = func() string { return pub.current().cfg.Server.AdminToken }
 	srv.ready.Store(true)
-	httpSrv := &http.Server{
-		Handler:           srv.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	newHTTP := func() *http.Server {
+		return &http.Server{
+			Handler:           srv.routes(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- httpSrv.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String(), "base_url", cfg.Server.BaseURL,
+	httpErr := make(chan error, 2)
+	servers := []*http.Server{newHTTP()}
+	go func() { httpErr <- servers[0].Serve(ln) }()
+	adminAddr := "" // for the log: where /metrics and /sources are
+	if adminLn != nil {
+		as := newHTTP()
+		as.BaseContext = onAdminListener
+		servers = append(servers, as)
+		go func() { httpErr <- as.Serve(adminLn) }()
+		adminAddr = adminLn.Addr().String()
+	}
+	log.Info("serving", "listen", ln.Addr().String(), "admin_listen", adminAddr, "base_url", cfg.Server.BaseURL,
 		"config", cfg.File, "store", st.Path(), "sources", len(cfg.Sources), "topics", len(s.topics))
 
-	pollCtx, stopPolls := context.WithCancel(context.Background())
-	defer stopPolls()
-	p := newPoller(pollCtx, newFetcher(cfg), st, log)
+	// sched ends at shutdown: no new poll, prune or watch. abort ends when
+	// the grace period is over: polls still in flight are cancelled.
+	sched, stopSched := context.WithCancel(context.Background())
+	defer stopSched()
+	abort, abortPolls := context.WithCancel(context.Background())
+	defer abortPolls()
+	p := newPoller(sched, abort, newFetcher(cfg), st, log)
 	p.onPoll = m.observe
 	p.update(cfg.Sources)
-	go pruneLoop(pollCtx, st, log)
+	var bg sync.WaitGroup
+	bg.Go(func() { pruneLoop(sched, st, log) })
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	var changed <-chan struct{}
 	if cfg.Server.WatchConfig {
-		changed = watchFile(pollCtx, cfg.File, 2*time.Second)
+		changed = watchFile(sched, cfg.File, 2*time.Second)
 	}
 	reload := func(why string) {
 		next, err := loadSetup(o.config)
@@ -119,8 +152,12 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		srv.reloadErr.Store(nil)
 		m.reloads.WithLabelValues("ok").Inc()
 		m.reloadOK.Set(1)
+		m.reloadTime.SetToCurrentTime()
 		pub.swap(next)
 		p.update(next.cfg.Sources)
+		if err := m.configured(ctx, st, next.cfg.Sources); err != nil {
+			log.Warn("read source states for metrics", "err", err)
+		}
 		log.Info("config reloaded", "trigger", why, "sources", len(next.cfg.Sources), "topics", len(next.topics))
 	}
 
@@ -129,7 +166,7 @@ loop:
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("stopping")
+			log.Info("stopping", "grace", o.grace)
 			break loop
 		case err := <-httpErr:
 			runErr = fmt.Errorf("http server: %w", err)
@@ -140,14 +177,30 @@ loop:
 			reload("config file changed")
 		}
 	}
-	// DESIGN order: stop scheduling, stop HTTP, let in-flight writes finish, close the store.
-	stopPolls()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// DESIGN order: stop scheduling, stop HTTP, let in-flight polls finish
+	// (within the grace period, then cancel them), close the store.
+	stopSched()
+	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
-	if err := httpSrv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	var hw sync.WaitGroup
+	for _, hs := range servers {
+		hw.Go(func() {
+			if err := hs.Shutdown(graceCtx); err != nil {
+				log.Warn("grace period over; closing HTTP connections still open", "err", err)
+				hs.Close()
+			}
+		})
 	}
-	p.wait()
+	hw.Wait()
+	if names := p.polling(); len(names) > 0 {
+		log.Info("waiting for polls in flight", "sources", names, "grace", o.grace)
+	}
+	if !p.wait(graceCtx) {
+		log.Warn("grace period over; cancelling polls in flight (their results are not stored)", "sources", p.polling())
+		abortPolls()
+		p.wait(context.Background())
+	}
+	bg.Wait()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -162,6 +215,9 @@ func reloadable(old, next *config.Config) error {
 	}
 	if old.Storage.Path != next.Storage.Path {
 		return fmt.Errorf("%s: storage.path changed: restart tidings to use another store", next.File)
+	}
+	if old.Server.AdminListen != next.Server.AdminListen {
+		return fmt.Errorf("%s: server.admin_listen changed from %q to %q: restart tidings to move it", next.File, old.Server.AdminListen, next.Server.AdminListen)
 	}
 	return nil
 }
