@@ -223,8 +223,11 @@ func reloadable(old, next *config.Config) error {
 }
 
 // watchFile sends on the returned channel when the file's size or
-// modification time changes. Polling, not inotify: it works on every
-// filesystem and a check every few seconds costs nothing.
+// modification time changes and then holds still for one more check, so a
+// file caught half-written by an editor is not loaded. Polling, not
+// inotify: it works on every filesystem (and through the bind mounts and
+// symlink swaps of Docker and Kubernetes config mounts), and a check every
+// few seconds costs nothing.
 func watchFile(ctx context.Context, path string, every time.Duration) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	stamp := func() string {
@@ -235,7 +238,7 @@ func watchFile(ctx context.Context, path string, every time.Duration) <-chan str
 		return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
 	}
 	go func() {
-		last := stamp()
+		last, pending := stamp(), ""
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -244,8 +247,13 @@ func watchFile(ctx context.Context, path string, every time.Duration) <-chan str
 				return
 			case <-t.C:
 			}
-			if cur := stamp(); cur != last {
-				last = cur
+			switch cur := stamp(); {
+			case cur == last:
+				pending = ""
+			case cur != pending:
+				pending = cur // changed: wait until it holds still
+			default:
+				last, pending = cur, ""
 				select {
 				case ch <- struct{}{}:
 				default:

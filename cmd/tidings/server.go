@@ -77,8 +77,9 @@ func (s *server) admin(h http.Handler) http.Handler {
 			return
 		}
 		if tok := s.adminToken(); tok != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			// The scheme is case-insensitive (RFC 9110 §11.1), the token is not.
+			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
 				http.Error(w, "401 unauthorized: send Authorization: Bearer <server.admin_token>", http.StatusUnauthorized)
 				return
