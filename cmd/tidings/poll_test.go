@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/fetcher"
+	"github.com/tidings/tidings/storage"
+)
+
+// TestPollerUpdate checks what a reload does to the polling loops: a
+// removed source's loop ends (so it is never requested again), a changed
+// one restarts with its new URL, an added one starts, and the others keep
+// their loop.
+func TestPollerUpdate(t *testing.T) {
+	var mu sync.Mutex
+	hits := map[string]int{}
+	files := http.FileServer(http.Dir("../../examples/feeds"))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits[r.URL.Path]++
+		mu.Unlock()
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	count := func(path string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return hits[path]
+	}
+
+	st, err := storage.Open(filepath.Join(t.TempDir(), "t.db"), storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := newPoller(ctx, ctx, fetcher.New(fetcher.Options{Timeout: 5 * time.Second}), st, slog.New(slog.DiscardHandler))
+	src := func(name, file string) tidings.Source {
+		return tidings.Source{Name: name, URL: srv.URL + "/" + file, Interval: time.Hour}
+	}
+	p.update([]tidings.Source{src("a", "wsws.xml"), src("b", "wire.xml"), src("c", "ledger.xml")})
+	waitFor(t, "the first poll of b", func() bool { return count("/wire.xml") > 0 })
+
+	p.mu.Lock()
+	loopA, loopB, loopC := p.running["a"], p.running["b"], p.running["c"]
+	p.mu.Unlock()
+	p.update([]tidings.Source{src("a", "wsws.xml"), src("c", "orbit.xml"), src("d", "kernel.xml")})
+	for name, l := range map[string]*sourceLoop{"b (removed)": loopB, "c (changed)": loopC} {
+		select {
+		case <-l.done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the loop of %s did not end", name)
+		}
+	}
+	select {
+	case <-loopA.done:
+		t.Fatalf("the loop of the unchanged source a ended")
+	default:
+	}
+	p.mu.Lock()
+	if p.running["a"] != loopA {
+		t.Errorf("the unchanged source a got a new loop")
+	}
+	if _, ok := p.running["b"]; ok {
+		t.Errorf("the removed source b still has a loop")
+	}
+	p.mu.Unlock()
+	waitFor(t, "the added source d and the changed c to be polled", func() bool {
+		return count("/kernel.xml") > 0 && count("/orbit.xml") > 0
+	})
+
+	cancel()
+	if !p.wait(context.Background()) {
+		t.Fatal("wait returned early")
+	}
+}
