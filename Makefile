@@ -28,7 +28,8 @@ lint: ## gofmt, go vet and staticcheck (go install honnef.co/go/tools/cmd/static
 fmt: ## gofmt -w every file
 	gofmt -w .
 
-install: build ## install the binary to $(PREFIX)/bin (sudo make install)
+install: ## copy ./tidings to $(PREFIX)/bin (make build first; then sudo make install)
+	@test -x tidings || { echo "no ./tidings: run make build first (as yourself, not root)"; exit 1; }
 	install -D -m 0755 tidings $(DESTDIR)$(PREFIX)/bin/tidings
 
 docker: ## build the container image tidings:$(VERSION)

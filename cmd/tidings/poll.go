@@ -207,7 +207,16 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		p.log.Error("read source state", "source", src.Name, "err", err)
 	}
 	next := state.NextPoll
-	if now := time.Now(); next.IsZero() || next.Before(now) {
+	now := time.Now()
+	switch {
+	case state.SourceURL != "" && state.SourceURL != src.URL:
+		// The URL was edited: the schedule was the old feed's.
+		next = time.Time{}
+	case state.LastError == "" && src.Interval > 0 && next.After(now.Add(src.Interval)):
+		// The interval was shortened: no need to sit out the old one.
+		next = now.Add(src.Interval)
+	}
+	if next.IsZero() || next.Before(now) {
 		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
 	}
 	timer := time.NewTimer(time.Until(next))

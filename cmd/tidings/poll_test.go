@@ -17,7 +17,8 @@ import (
 
 // TestPollerUpdate checks what a reload does to the polling loops: a
 // removed source's loop ends (so it is never requested again), a changed
-// one restarts with its new URL, an added one starts, and the others keep
+// one restarts with its new URL and polls it at once (not when the old
+// URL was due), an added one starts, and the others keep
 // their loop.
 func TestPollerUpdate(t *testing.T) {
 	var mu sync.Mutex
@@ -48,7 +49,11 @@ func TestPollerUpdate(t *testing.T) {
 		return tidings.Source{Name: name, URL: srv.URL + "/" + file, Interval: time.Hour}
 	}
 	p.update([]tidings.Source{src("a", "wsws.xml"), src("b", "wire.xml"), src("c", "ledger.xml")})
-	waitFor(t, "the first poll of b", func() bool { return count("/wire.xml") > 0 })
+	// Once b and c have been polled, their stored state says "next poll in an hour".
+	waitFor(t, "the first polls of b and c", func() bool {
+		st, _, _ := st.SourceState(context.Background(), "c")
+		return count("/wire.xml") > 0 && !st.NextPoll.IsZero()
+	})
 
 	p.mu.Lock()
 	loopA, loopB, loopC := p.running["a"], p.running["b"], p.running["c"]
