@@ -83,7 +83,7 @@ func logPoll(log *slog.Logger, src tidings.Source, r pollResult) {
 // yet let the polls under way finish within a grace period: when ctx ends
 // no new poll starts; when abort ends the polls in flight are cancelled.
 type poller struct {
-	fetcher *fetcher.Fetcher
+	fetcher *fetcher.Fetcher // guarded by mu: a reload may replace it
 	store   *storage.Store
 	log     *slog.Logger
 	onPoll  func(pollResult) // optional, for metrics
@@ -159,6 +159,14 @@ func (p *poller) update(sources []tidings.Source) {
 	}
 }
 
+// setFetcher replaces the fetcher (after a reload changed the fetch
+// settings); each source's next poll uses the new one.
+func (p *poller) setFetcher(f *fetcher.Fetcher) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fetcher = f
+}
+
 // wait blocks until every loop has returned (after ctx, and abort if
 // polls are in flight, end), or until give ends. It reports whether they did.
 func (p *poller) wait(give context.Context) bool {
@@ -187,7 +195,9 @@ func (p *poller) polling() []string {
 	return names
 }
 
-func (p *poller) setInFlight(name string, on bool) {
+// setInFlight marks a poll of the source as started or finished, and
+// returns the fetcher to poll with.
+func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if on {
@@ -195,6 +205,7 @@ func (p *poller) setInFlight(name string, on bool) {
 	} else {
 		delete(p.inFlight, name)
 	}
+	return p.fetcher
 }
 
 // loop polls one source until sched ends. The first poll is due at once
@@ -230,8 +241,8 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		if sched.Err() != nil {
 			return // both were ready: stopping wins
 		}
-		p.setInFlight(src.Name, true)
-		r, err := pollOnce(pollCtx, p.fetcher, p.store, src)
+		f := p.setInFlight(src.Name, true)
+		r, err := pollOnce(pollCtx, f, p.store, src)
 		p.setInFlight(src.Name, false)
 		if errors.Is(err, context.Canceled) {
 			p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)

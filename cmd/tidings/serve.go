@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,6 +149,10 @@ func runServe(ctx context.Context, e *env, o *options) error {
 			m.reloadOK.Set(0)
 			log.Error("config reload failed; the previous config keeps running", "trigger", why, "config", o.config, "err", msg)
 			return
+		}
+		if prev := pub.current().cfg; !reflect.DeepEqual(prev.Fetch, next.cfg.Fetch) {
+			p.setFetcher(newFetcher(next.cfg))
+			log.Info("fetch settings changed; each source's next poll uses them", "sources", len(next.cfg.Sources))
 		}
 		srv.reloadErr.Store(nil)
 		m.reloads.WithLabelValues("ok").Inc()

@@ -39,8 +39,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // feedHits serves the demo's sample feeds and counts the requests per
 // file, so tests can see which sources the daemon polls.
 type feedHits struct {
-	mu   sync.Mutex
-	hits map[string]int
+	mu     sync.Mutex
+	hits   map[string]int
+	agents map[string]string // the last User-Agent per file
+}
+
+func (h *feedHits) agent(name string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.agents[name]
 }
 
 func (h *feedHits) get(name string) int {
@@ -55,13 +62,14 @@ func (h *feedHits) get(name string) int {
 // request to either.
 func countingFeeds(t *testing.T, release <-chan struct{}, arrived chan<- string) (*httptest.Server, *feedHits) {
 	t.Helper()
-	h := &feedHits{hits: map[string]int{}}
+	h := &feedHits{hits: map[string]int{}, agents: map[string]string{}}
 	files := http.StripPrefix("/feeds/", http.FileServer(http.Dir("../../examples/feeds")))
 	stop := make(chan struct{})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/feeds/", func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		h.hits[path.Base(r.URL.Path)]++
+		h.agents[path.Base(r.URL.Path)] = r.UserAgent()
 		h.mu.Unlock()
 		files.ServeHTTP(w, r)
 	})
@@ -245,8 +253,10 @@ func TestServeReload(t *testing.T) {
 	}
 
 	// A good edit, picked up by the watcher: ledger added, wire removed,
-	// topic mexico replaced by trade.
-	writeFileAtomic(t, cfgPath, serviceConfig(listen, srv.URL, server, []string{"wsws.xml", "ledger.xml"}, trade))
+	// topic mexico replaced by trade, a new User-Agent.
+	good := serviceConfig(listen, srv.URL, server, []string{"wsws.xml", "ledger.xml"}, trade)
+	good = strings.Replace(good, "timeout: 30s\n", "timeout: 30s\n  user_agent: reloaded-agent/2.0\n", 1)
+	writeFileAtomic(t, cfgPath, good)
 	waitFor(t, "the reload to publish topic trade", func() bool {
 		r, _ := get(t, base+"/topics/trade.json")
 		return r.StatusCode == 200
@@ -255,6 +265,9 @@ func TestServeReload(t *testing.T) {
 		t.Errorf("a removed topic still answers %d", r.StatusCode)
 	}
 	waitFor(t, "the added source ledger to be polled", func() bool { return hits.get("ledger.xml") > 0 })
+	if ua := hits.agent("ledger.xml"); ua != "reloaded-agent/2.0" {
+		t.Errorf("after the reload a poll sent User-Agent %q, want the reloaded fetch.user_agent", ua)
+	}
 	waitFor(t, "topic trade to hold the USMCA story", func() bool {
 		_, body := get(t, base+"/topics/trade.json")
 		return strings.Contains(string(body), "usmca-review")
@@ -319,7 +332,7 @@ func TestServeReload(t *testing.T) {
 	})
 
 	// Fixed: the failure clears.
-	writeFileAtomic(t, cfgPath, serviceConfig(listen, srv.URL, server, []string{"wsws.xml", "ledger.xml"}, trade))
+	writeFileAtomic(t, cfgPath, good)
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	waitFor(t, "/readyz to be plain ready again", func() bool {
 		_, body := get(t, base+"/readyz")
