@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/config"
 	"github.com/tidings/tidings/fetcher"
 	"github.com/tidings/tidings/storage"
 )
@@ -86,5 +88,45 @@ func TestPollerUpdate(t *testing.T) {
 	cancel()
 	if !p.wait(context.Background()) {
 		t.Fatal("wait returned early")
+	}
+}
+
+// TestReloadable checks which config changes a reload refuses.
+func TestReloadable(t *testing.T) {
+	base := func() *config.Config {
+		c, err := config.Parse("t.yaml", []byte("server: {listen: '127.0.0.1:8080', admin_listen: '127.0.0.1:9090'}\nsources:\n  - {name: a, url: 'https://a.example/'}\n"), func(string) (string, bool) { return "", false })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tests := map[string]struct {
+		edit func(c *config.Config)
+		want string // in the error; "" for a change applied in place
+	}{
+		"nothing":          {func(*config.Config) {}, ""},
+		"sources":          {func(c *config.Config) { c.Sources = nil }, ""},
+		"fetch":            {func(c *config.Config) { c.Fetch.UserAgent = "x" }, ""},
+		"admin token":      {func(c *config.Config) { c.Server.AdminToken = "x" }, ""},
+		"base url":         {func(c *config.Config) { c.Server.BaseURL = "https://x.example" }, ""},
+		"watch_config":     {func(c *config.Config) { c.Server.WatchConfig = false }, ""},
+		"listen":           {func(c *config.Config) { c.Server.Listen = ":1" }, "server.listen changed"},
+		"admin_listen":     {func(c *config.Config) { c.Server.AdminListen = "" }, "server.admin_listen changed"},
+		"store path":       {func(c *config.Config) { c.Storage.Path = "/x.db" }, "storage.path changed"},
+		"retention":        {func(c *config.Config) { c.Storage.Retention = 0 }, "storage.retention"},
+		"items per source": {func(c *config.Config) { c.Storage.MaxItemsPerSource = 1 }, "max_items_per_source"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			next := base()
+			tc.edit(next)
+			err := reloadable(base(), next)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "restart")):
+				t.Errorf("error %v, want one saying %q and to restart", err, tc.want)
+			}
+		})
 	}
 }

@@ -133,10 +133,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	var changed <-chan struct{}
-	if cfg.Server.WatchConfig {
-		changed = watchFile(sched, cfg.File, 2*time.Second)
-	}
+	// The watcher always runs, so that a reload can turn watch_config on or
+	// off; its changes are ignored while watch_config is off.
+	changed := watchFile(sched, cfg.File, 2*time.Second)
 	reload := func(why string) {
 		next, err := loadSetup(o.config)
 		if err == nil {
@@ -179,7 +178,9 @@ loop:
 		case <-hup:
 			reload("SIGHUP")
 		case <-changed:
-			reload("config file changed")
+			if pub.current().cfg.Server.WatchConfig {
+				reload("config file changed")
+			}
 		}
 	}
 	// DESIGN order: stop scheduling, stop HTTP, let in-flight polls finish
@@ -213,13 +214,19 @@ loop:
 	return runErr
 }
 
-// reloadable refuses changes a running daemon cannot apply in place.
+// reloadable refuses changes a running daemon cannot apply in place: the
+// addresses it listens on and the store, which it opened with its path and
+// pruning rules. Everything else (sources, topics, fetch settings, base
+// URL, admin token, watch_config) applies on reload.
 func reloadable(old, next *config.Config) error {
 	if old.Server.Listen != next.Server.Listen {
 		return fmt.Errorf("%s: server.listen changed from %s to %s: restart tidings to move it", next.File, old.Server.Listen, next.Server.Listen)
 	}
 	if old.Storage.Path != next.Storage.Path {
 		return fmt.Errorf("%s: storage.path changed: restart tidings to use another store", next.File)
+	}
+	if old.Storage.Retention != next.Storage.Retention || old.Storage.MaxItemsPerSource != next.Storage.MaxItemsPerSource {
+		return fmt.Errorf("%s: storage.retention or storage.max_items_per_source changed: restart tidings to apply it", next.File)
 	}
 	if old.Server.AdminListen != next.Server.AdminListen {
 		return fmt.Errorf("%s: server.admin_listen changed from %q to %q: restart tidings to move it", next.File, old.Server.AdminListen, next.Server.AdminListen)
