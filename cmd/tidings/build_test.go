@@ -2,6 +2,7 @@ package main
 
 import (
 	"debug/elf"
+	"os"
 	"strings"
 	"testing"
 )
@@ -34,5 +35,28 @@ func TestStaticBuild(t *testing.T) {
 	}
 	if strings.Contains(errOut, "panic") {
 		t.Errorf("version: %s", errOut)
+	}
+}
+
+// TestMakefileBuild checks that `make build` builds as the Dockerfile and
+// TestMain do: static, -trimpath, and the three -X version variables.
+func TestMakefileBuild(t *testing.T) {
+	data, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := string(data)
+	for _, want := range []string{
+		"CGO_ENABLED=0 $(GO) build -trimpath -ldflags \"$(LDFLAGS)\" -o tidings ./cmd/tidings",
+		"-X main.version=$(VERSION)", "-X main.commit=$(COMMIT)", "-X main.date=$(DATE)",
+	} {
+		if !strings.Contains(mk, want) {
+			t.Errorf("the Makefile lacks %q", want)
+		}
+	}
+	for _, name := range []string{"main.version", "main.commit", "main.date"} {
+		if !strings.Contains(e2eLdflags, "-X "+name+"=") {
+			t.Errorf("e2eLdflags does not set %s", name)
+		}
 	}
 }
