@@ -15,6 +15,7 @@
 # The default config is deploy/docker/tidings.yaml; mount your own on
 # /etc/tidings/tidings.yaml (or a folder on /etc/tidings) to change it.
 
+# GO_VERSION is the Go release the binary is built with (go.mod needs 1.26).
 ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION}-bookworm AS build
