@@ -188,6 +188,19 @@ loop:
 	stopSched()
 	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
+	// A second SIGINT or SIGTERM (an impatient Ctrl-C) ends the grace
+	// period at once; the store is still closed cleanly.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn("second stop signal; cancelling what is still running")
+			cancel()
+		case <-graceCtx.Done():
+		}
+	}()
 	var hw sync.WaitGroup
 	for _, hs := range servers {
 		hw.Go(func() {

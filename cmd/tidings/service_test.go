@@ -383,12 +383,17 @@ func TestServeShutdown(t *testing.T) {
 		source  string // feed path on the test server
 		grace   string
 		release bool   // let the slow feed answer once HTTP has stopped
+		again   bool   // send a second SIGTERM once HTTP has stopped
 		log     string // a line the log must have
 		stored  bool   // whether the feed's items are in the store afterwards
 	}{
 		"poll in flight finishes": {
 			source: "slow/wsws.xml", grace: "30s", release: true,
 			log: `msg="waiting for polls in flight" sources=[slow]`, stored: true,
+		},
+		"a second SIGTERM cancels at once": {
+			source: "hang/wsws.xml", grace: "5m", again: true,
+			log: `msg="second stop signal; cancelling what is still running"`,
 		},
 		"poll past the grace period is cancelled": {
 			source: "hang/wsws.xml", grace: "1s",
@@ -414,7 +419,7 @@ func TestServeShutdown(t *testing.T) {
 			if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			if tc.release {
+			if tc.release || tc.again {
 				// HTTP stops before the wait for polls: once the port refuses
 				// connections, the poll under way is all that is left.
 				waitFor(t, "the HTTP server to stop", func() bool {
@@ -424,9 +429,25 @@ func TestServeShutdown(t *testing.T) {
 					}
 					return err != nil
 				})
+			}
+			if tc.release {
 				close(release)
 			}
-			d.stop(t)
+			if tc.again {
+				d.cmd.Process.Signal(syscall.SIGTERM)
+			}
+			// Not d.stop: it would send the second SIGTERM that cuts the grace period short.
+			select {
+			case err := <-d.done:
+				if err != nil {
+					t.Fatalf("serve did not exit cleanly: %v\n%s", err, d.stderr)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatalf("serve did not stop within 20s of SIGTERM\n%s", d.stderr)
+			}
+			if !strings.Contains(d.stderr.String(), "msg=stopped") {
+				t.Errorf("the log lacks the final 'stopped' line:\n%s", d.stderr)
+			}
 			if !strings.Contains(d.stderr.String(), tc.log) {
 				t.Errorf("the log lacks %q:\n%s", tc.log, d.stderr)
 			}
@@ -436,7 +457,7 @@ func TestServeShutdown(t *testing.T) {
 				t.Fatalf("render after the stop: exit %d: %s", code, errOut)
 			}
 			if got := strings.Contains(out, "Washington escalates aggression against Mexico"); got != tc.stored {
-				t.Errorf("after the stop the store holds the polled item: %v, want %v\n%s", got, tc.stored, out)
+				t.Errorf("after the stop the store holds the polled item: %v, want %v\n%s\nlog:\n%s", got, tc.stored, out, d.stderr)
 			}
 		})
 	}
