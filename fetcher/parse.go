@@ -306,6 +306,12 @@ func (n *normalizer) item(it *gofeed.Item, orig *jsonfeed.Item) (tidings.Item, b
 		return out, false
 	}
 
+	if it.PublishedParsed == nil {
+		it.PublishedParsed = parseOddDate(it.Published)
+	}
+	if it.UpdatedParsed == nil {
+		it.UpdatedParsed = parseOddDate(it.Updated)
+	}
 	var published time.Time
 	if it.PublishedParsed != nil {
 		published = n.inZone(*it.PublishedParsed, it.Published)
