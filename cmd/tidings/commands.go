@@ -73,24 +73,74 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 
 	results := make([]pollResult, len(sources))
 	errs := make([]error, len(sources))
+	// A server that asked to be left alone (Retry-After, still in the
+	// future) is not asked again by a manual fetch either.
+	skipped := map[int]string{}
+	now := time.Now()
+	for i, src := range sources {
+		results[i].source = src.Name
+		prev, _, err := st.SourceState(ctx, src.Name)
+		if err != nil {
+			return fmt.Errorf("read state of source %q: %w", src.Name, err)
+		}
+		if prev.RetryAfter.After(now) {
+			skipped[i] = "skipped: the server asked to wait until " + prev.RetryAfter.Local().Format(time.DateTime) + " (Retry-After)"
+		}
+	}
+	term := isTerminal(e.stdout)
+	bar := &progress{w: e.stdout, total: len(sources), drawInterval: 100 * time.Millisecond}
+	done := make(chan int)
 	var wg sync.WaitGroup
 	for i, src := range sources {
-		wg.Go(func() { results[i], errs[i] = pollOnce(ctx, f, st, src) })
+		if skipped[i] != "" {
+			continue
+		}
+		wg.Go(func() {
+			results[i], errs[i] = pollOnce(ctx, f, st, src)
+			done <- i
+		})
 	}
-	wg.Wait()
+	go func() { wg.Wait(); close(done) }()
+	for i := range skipped {
+		if term {
+			bar.add(results[i])
+		}
+	}
+	for i := range done {
+		if term {
+			bar.add(results[i])
+		}
+	}
+	if term {
+		bar.finish()
+	}
 	failed := 0
 	for i, r := range results {
-		switch {
-		case errs[i] != nil:
+		if errs[i] != nil {
 			return errs[i]
-		case r.err != nil:
+		}
+		if r.err != nil {
 			failed++
+		}
+		if term {
+			continue
+		}
+		if r.movedTo != "" {
+			fmt.Fprintf(e.stdout, "%-20s moved permanently to %s\n", r.source, r.movedTo)
+		}
+		switch {
+		case skipped[i] != "":
+			fmt.Fprintf(e.stdout, "%-20s %s\n", r.source, skipped[i])
+		case r.err != nil:
 			fmt.Fprintf(e.stdout, "%-20s error: %v\n", r.source, r.err)
 		case r.notModified:
 			fmt.Fprintf(e.stdout, "%-20s not modified\n", r.source)
 		default:
 			fmt.Fprintf(e.stdout, "%-20s %d items: %d new, %d updated (%s)\n", r.source, r.items, r.saved.New, r.saved.Updated, r.duration.Round(time.Millisecond))
 		}
+	}
+	if term {
+		writeFetchTable(e.stdout, results, skipped)
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		return fmt.Errorf("prune: %w", err)

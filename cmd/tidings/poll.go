@@ -23,7 +23,8 @@ type pollResult struct {
 	items       int
 	bytes       int64
 	duration    time.Duration
-	err         error // the source's own failure (kept in its state)
+	err         error  // the source's own failure (kept in its state)
+	movedTo     string // new URL after a permanent redirect in this poll
 }
 
 // pollOnce polls one source and stores what it got in one transaction. A
@@ -42,6 +43,7 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		return r, ctx.Err()
 	}
 	r.err, r.notModified, r.items, r.bytes = ferr, res.NotModified, len(res.Items), res.Bytes
+	r.movedTo = res.MovedTo
 	items := res.Items
 	if ferr != nil || res.NotModified {
 		items = nil // nil tells the store this is no full listing: tombstones stay
@@ -60,6 +62,10 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 // logPoll writes one line about a finished poll.
 func logPoll(log *slog.Logger, r pollResult) {
 	attrs := []any{"source", r.source, "duration", r.duration.Round(time.Millisecond)}
+	if r.movedTo != "" {
+		// Logged once: from now on the state's URL is the new one.
+		log.Info("feed moved permanently; polling the new URL from now on (update the config to match)", "source", r.source, "feed_url", r.movedTo)
+	}
 	switch {
 	case r.err != nil:
 		log.Warn("poll failed", append(attrs, "err", r.err)...)
