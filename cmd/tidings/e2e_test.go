@@ -418,6 +418,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// status asks the daemon while it holds the store.
+	out, errOut, code = runTidings(t, "status", "--format", "json", "--config", cfg)
+	if code != 0 || !strings.Contains(out, `"name": "wsws"`) || !strings.Contains(out, `"error_kind": "status"`) {
+		t.Errorf("status while serving: exit %d, stderr %s\n%s", code, errOut, out)
+	}
+
 	// render asks the daemon while it holds the store.
 	out, errOut, code = runTidings(t, "render", "mexico", "--format", "atom", "--config", cfg)
 	if code != 0 || !strings.Contains(out, "<feed") {

@@ -139,11 +139,7 @@ func (p *poller) loop(ctx context.Context, src tidings.Source) {
 	if err != nil {
 		p.log.Error("read source state", "source", src.Name, "err", err)
 	}
-	next := state.NextPoll
-	if now := time.Now(); next.IsZero() || next.Before(now) {
-		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
-	}
-	timer := time.NewTimer(time.Until(next))
+	timer := time.NewTimer(time.Until(firstPoll(state, time.Now())))
 	defer timer.Stop()
 	for {
 		select {
@@ -170,6 +166,20 @@ func (p *poller) loop(ctx context.Context, src tidings.Source) {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// firstPoll is when a source loop polls first: at once (spread over
+// startSpread) unless the stored state says to wait, for a backoff or a
+// server's Retry-After, which thus survive a restart.
+func firstPoll(state tidings.SourceState, now time.Time) time.Time {
+	next := state.NextPoll
+	if state.RetryAfter.After(next) {
+		next = state.RetryAfter
+	}
+	if next.IsZero() || next.Before(now) {
+		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
+	}
+	return next
 }
 
 // startSpread is how far the first polls after a start are spread.
