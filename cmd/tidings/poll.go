@@ -51,7 +51,13 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		items = []tidings.Item{}
 	}
 	// The write finishes even if shutdown starts now: a poll is stored whole or not at all.
-	r.saved, err = st.SavePoll(context.WithoutCancel(ctx), src.Name, items, res.State)
+	if items == nil {
+		// No listing: only the state changes, in a write shared with
+		// other polls finishing at the same time.
+		err = st.SaveSourceState(context.WithoutCancel(ctx), res.State)
+	} else {
+		r.saved, err = st.SavePoll(context.WithoutCancel(ctx), src.Name, items, res.State)
+	}
 	r.duration = time.Since(start)
 	if err != nil {
 		return r, fmt.Errorf("save poll of source %q: %w", src.Name, err)
