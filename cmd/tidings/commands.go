@@ -89,18 +89,30 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 	}
 	term := isTerminal(e.stdout)
 	bar := &progress{w: e.stdout, total: len(sources), drawInterval: 100 * time.Millisecond}
+	// A pool of workers rather than a goroutine per source: thousands of
+	// goroutines parked on the fetcher's slots cost a stack each. Four
+	// workers per slot keep the slots busy while some wait for a host.
+	jobs := make(chan int)
 	done := make(chan int)
 	var wg sync.WaitGroup
-	for i, src := range sources {
-		if skipped[i] != "" {
-			continue
-		}
+	for range min(len(sources), max(4*s.cfg.Fetch.Concurrency, 64)) {
 		wg.Go(func() {
-			results[i], errs[i] = pollOnce(ctx, f, st, src)
-			done <- i
+			for i := range jobs {
+				results[i], errs[i] = pollOnce(ctx, f, st, sources[i])
+				done <- i
+			}
 		})
 	}
-	go func() { wg.Wait(); close(done) }()
+	go func() {
+		for i := range sources {
+			if skipped[i] == "" {
+				jobs <- i
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		close(done)
+	}()
 	for i := range skipped {
 		if term {
 			bar.add(results[i])
