@@ -179,8 +179,9 @@ type Result struct {
 	State tidings.SourceState
 	// Items are the normalized items; nil when NotModified or on error.
 	Items []tidings.Item
-	// NotModified is set on a 304, or when a file has the size and
-	// modification time of the previous poll.
+	// NotModified is set on a 304, when a file has the size and
+	// modification time of the previous poll, or when the body is the one
+	// parsed last time (State.BodyHash), whatever its validators said.
 	NotModified bool
 	// Bytes is the size of the body read, after decompression.
 	Bytes int64
@@ -210,9 +211,14 @@ type response struct {
 // If-None-Match and If-Modified-Since. It blocks for a slot under
 // Options.Concurrency and Options.PerHost.
 //
+// Validators are left out when the last request without them is 12h old,
+// so servers with broken validators still get their changes seen.
+//
 // Result.State is complete after every poll: on success LastSuccess is set,
-// LastError cleared, Failures reset and NextPoll is one interval away (±10%
-// jitter); on failure LastError is the returned error's message, Failures
+// LastError cleared, Failures reset and NextPoll is one adaptive interval
+// away (±10% jitter; see adaptive in schedule.go, never below the
+// configured interval); on failure LastError is the returned error's
+// message and ErrorKind its kind (see ErrorKind), Failures
 // grows and NextPoll backs off exponentially up to a day, or later to
 // honour a Retry-After. A permanent redirect (301, 308) moves State.URL to
 // its target once the target answered well.
