@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
@@ -65,5 +66,23 @@ func TestDenyPrivateNetworksWired(t *testing.T) {
 			t.Errorf("deny_private_networks %v: err %v", deny, err)
 		}
 		f.Close()
+	}
+}
+
+func TestRoundDuration(t *testing.T) {
+	tests := map[string]struct {
+		d    time.Duration
+		want string
+	}{
+		"seconds":           {42*time.Second + 300*time.Millisecond, "42s"},
+		"minutes":           {16*time.Minute + 10*time.Second, "16m"},
+		"hours and minutes": {2*time.Hour + 5*time.Minute, "2h5m"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := roundDuration(tc.d); got != tc.want {
+				t.Errorf("roundDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			}
+		})
 	}
 }

@@ -240,11 +240,8 @@ func until(t, now time.Time) string {
 }
 
 func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
+	if d < time.Minute {
 		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return d.Round(time.Minute).String()
 	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s") // "16m", "2h5m"
 }
