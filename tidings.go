@@ -46,8 +46,8 @@ type SourceState struct {
 	NextPoll     time.Time `json:"next_poll,omitzero"`
 
 	// ErrorKind classifies LastError in one word for status displays and
-	// alerts: timeout, dns, tls, connect, status, challenge, too_large,
-	// not_a_feed, parse, redirect, denied, url.
+	// alerts: timeout, dns, tls, connect, request, status, challenge,
+	// too_large, not_a_feed, parse, redirect, denied, url.
 	ErrorKind string `json:"error_kind,omitempty"`
 	// BodyHash is the SHA-256 of the last body parsed, so an unchanged body
 	// behind broken validators is not parsed again.

@@ -13,9 +13,9 @@ import (
 )
 
 // ErrorKind names the kind of a Poll error in one word, for status pages
-// and alerts: timeout, dns, tls, connect, status, challenge, too_large,
-// not_a_feed, parse, redirect, denied or url; "" for nil, "error" for an
-// error not from Poll.
+// and alerts: timeout, dns, tls, connect, request, status, challenge,
+// too_large, not_a_feed, parse, redirect, denied or url; "" for nil,
+// "error" for an error not from Poll.
 func ErrorKind(err error) string {
 	if err == nil {
 		return ""
@@ -45,7 +45,10 @@ func ErrorKind(err error) string {
 		case isTLSError(err):
 			return "tls"
 		}
-		return "connect"
+		if _, ok := errors.AsType[*net.OpError](err); ok {
+			return "connect"
+		}
+		return "request" // the body could not be read or decoded, a file could not be opened
 	}
 	return "error"
 }

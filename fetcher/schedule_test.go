@@ -220,3 +220,31 @@ func TestPollBrokenValidators(t *testing.T) {
 		t.Errorf("average latency %d ms", res.State.AvgLatencyMS)
 	}
 }
+
+func TestErrorKind(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	f := newTestFetcher(t, Options{})
+	_, refused := f.Poll(context.Background(), source(closed.URL), tidings.SourceState{})
+	_, missing := f.Poll(context.Background(), source("file:///nonexistent/feed.xml"), tidings.SourceState{})
+	tests := map[string]struct {
+		err  error
+		want string
+	}{
+		"nil":                {nil, ""},
+		"connection refused": {refused, "connect"},
+		"missing file":       {missing, "request"},
+		"status":             {&StatusError{Code: 500}, "status"},
+		"challenge":          {&StatusError{Code: 403, Challenge: true}, "challenge"},
+		"not a feed":         {&NotAFeedError{Empty: true}, "not_a_feed"},
+		"too large":          {tooLarge(10), "too_large"},
+		"foreign":            {context.Canceled, "error"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := ErrorKind(tc.err); got != tc.want {
+				t.Errorf("ErrorKind(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
