@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -197,5 +199,58 @@ func TestFirstPoll(t *testing.T) {
 				t.Errorf("firstPoll = %v, want within [%v, %v]", got, tc.lo, tc.hi)
 			}
 		})
+	}
+}
+
+// TestStatusFromDaemon: while a daemon holds the store, `status` asks its
+// GET /sources with the config's admin token, and shows the same data.
+func TestStatusFromDaemon(t *testing.T) {
+	var throttled atomic.Int64
+	feeds := statusFeeds(t, &throttled)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tidings.yaml")
+	yaml := fmt.Sprintf("storage:\n  path: ./t.db\nserver:\n  listen: %s\n  admin_token: sekrit\nsources:\n  - name: good\n    url: %s/good.xml\n  - name: moved\n    url: %s/old.xml\n",
+		ln.Addr(), feeds.URL, feeds.URL)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runIn(t, "fetch", "--config", cfg); err != nil {
+		t.Fatalf("fetch: %v\n%s", err, out)
+	}
+
+	s, err := loadSetup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(s.cfg, false) // the daemon's hold on the store
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+	srv := &server{pub: newPublisher(st, s, log), store: st, log: log, metrics: newMetrics(st),
+		adminToken: func() string { return "sekrit" }}
+	hs := &http.Server{Handler: srv.routes()}
+	go hs.Serve(ln)
+	defer hs.Close()
+
+	if r, _ := get(t, "http://"+ln.Addr().String()+"/sources"); r.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /sources without the token: %d, want 401", r.StatusCode)
+	}
+	out, err := runIn(t, "status", "--config", cfg, "--format", "json")
+	if err != nil {
+		t.Fatalf("status via the daemon: %v\n%s", err, out)
+	}
+	var rows []sourceStatus
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(rows) != 2 || rows[0].Name != "good" || rows[0].Items != 2 || rows[1].Name != "moved" || !rows[1].Moved ||
+		rows[1].URL != feeds.URL+"/new.xml" {
+		t.Errorf("rows from the daemon: %+v", rows)
 	}
 }
