@@ -238,6 +238,11 @@ func TestErrorKind(t *testing.T) {
 		"challenge":          {&StatusError{Code: 403, Challenge: true}, "challenge"},
 		"not a feed":         {&NotAFeedError{Empty: true}, "not_a_feed"},
 		"too large":          {tooLarge(10), "too_large"},
+		"timeout":            {newError(ErrTimeout, nil, "timed out"), "timeout"},
+		"redirect":           {newError(ErrRedirect, nil, "redirect loop"), "redirect"},
+		"parse":              {newError(ErrParse, nil, "parse feed"), "parse"},
+		"denied":             {newError(ErrDenied, nil, "refused"), "denied"},
+		"url":                {newError(ErrURL, nil, "invalid feed URL"), "url"},
 		"foreign":            {context.Canceled, "error"},
 	}
 	for name, tc := range tests {
