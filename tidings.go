@@ -44,6 +44,34 @@ type SourceState struct {
 	Failures     int       `json:"failures,omitempty"` // consecutive failed polls, for backoff
 	RetryAfter   time.Time `json:"retry_after,omitzero"`
 	NextPoll     time.Time `json:"next_poll,omitzero"`
+
+	// ErrorKind classifies LastError in one word for status displays and
+	// alerts: timeout, dns, tls, connect, request, status, challenge,
+	// too_large, not_a_feed, parse, redirect, denied, url.
+	ErrorKind string `json:"error_kind,omitempty"`
+	// BodyHash is the SHA-256 of the last body parsed, so an unchanged body
+	// behind broken validators is not parsed again.
+	BodyHash string `json:"body_hash,omitempty"`
+	// LastUnconditional is when a request last went out without validators;
+	// one is forced every 12h, since some servers' validators lie.
+	LastUnconditional time.Time `json:"last_unconditional,omitzero"`
+	// Conditional says how the server answers conditional requests:
+	// "304" (it does), "none" (it sends no validators) or "ignored" (it
+	// sends validators but answers an unchanged feed with 200 anyway).
+	Conditional string `json:"conditional,omitempty"`
+	// AvgLatencyMS is a moving average of the request time, in milliseconds.
+	AvgLatencyMS int64 `json:"avg_latency_ms,omitempty"`
+	// Interval is the poll interval in use after the feed's own hints and
+	// observed item frequency were applied (never below the configured one).
+	Interval time.Duration `json:"interval,omitempty"`
+	// FeedHint is the interval the feed body suggests (RSS ttl,
+	// sy:updatePeriod, item frequency), kept for polls answered with 304.
+	FeedHint time.Duration `json:"feed_hint,omitempty"`
+	// SkipHours and SkipDays are the RSS channel's skipHours and skipDays
+	// as bit sets (bit h: hour h UTC; bit d: weekday d, 0 = Sunday): no
+	// poll is scheduled in them. Bit sets keep SourceState comparable.
+	SkipHours uint32 `json:"skip_hours,omitempty"`
+	SkipDays  uint8  `json:"skip_days,omitempty"`
 }
 
 // Item is one entry of a feed, normalized. Links are absolute; Summary and

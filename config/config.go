@@ -91,6 +91,10 @@ type Fetch struct {
 	Timeout     time.Duration // default 30s, > 0; bounds the whole request, body included
 	MaxBody     int64         // bytes after decompression; default 10MB
 	UserAgent   string        // default DefaultUserAgent
+	// DenyPrivateNetworks refuses connections to loopback, private and
+	// link-local addresses, after DNS and redirects too; default false,
+	// since sources come from the operator.
+	DenyPrivateNetworks bool
 }
 
 // Load reads and parses the file at path, taking ${VAR} values from the

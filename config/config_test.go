@@ -699,7 +699,7 @@ func TestManyErrors(t *testing.T) {
 		f + `:8: fetch.interval: invalid duration "5 minutes" (use a Go duration such as 90s, 15m or 720h)`,
 		f + `:9: fetch.concurrency: expected a whole number, got the string "many"`,
 		f + `:10: fetch.max_body: invalid size "10 parsecs" (use a whole number of bytes or a size such as 512KB, 10MB, 1GB)`,
-		f + `:11: fetch.intervall: unknown key (expected one of: interval, concurrency, per_host, timeout, max_body, user_agent)`,
+		f + `:11: fetch.intervall: unknown key (expected one of: interval, concurrency, per_host, timeout, max_body, user_agent, deny_private_networks)`,
 		f + `:13: sources[0].name: "WSWS" is not a slug (use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit)`,
 		f + `:14: sources[0].url: unsupported URL scheme "ftp" in "ftp://example.org/feed" (use http, https or file)`,
 		f + `:15: sources[0].tags: expected a list of strings, got a mapping`,

@@ -26,7 +26,7 @@ var (
 	topKeys     = []string{"storage", "server", "fetch", "sources", "topics"}
 	storageKeys = []string{"path", "retention", "max_items_per_source"}
 	serverKeys  = []string{"listen", "admin_listen", "base_url", "admin_token", "watch_config"}
-	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body", "user_agent"}
+	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body", "user_agent", "deny_private_networks"}
 	sourceKeys  = []string{"name", "url", "title", "tags", "interval", "headers", "timezone"}
 	topicKeys   = []string{"name", "title", "description", "query", "tags", "sources", "limit"}
 )
@@ -793,6 +793,10 @@ func (d *decoder) fetch(n *yaml.Node, f *Fetch) {
 				default:
 					f.UserAgent = ua
 				}
+			}
+		case "deny_private_networks":
+			if b, ok := d.boolean(v, k); ok {
+				f.DenyPrivateNetworks = b
 			}
 		}
 	})

@@ -138,6 +138,10 @@ func expectedItems(feed *gofeed.Feed) int {
 			published = *it.PublishedParsed
 		}
 		id := tidings.ItemID(guid, link, it.Title, published)
+		if seen[id] {
+			// A distinct item reusing an identity is kept under a derived one.
+			id += "\x00" + link + "\x00" + plainText(it.Title)
+		}
 		seen[id] = true
 	}
 	return len(seen)
@@ -191,9 +195,14 @@ func checkItems(t *testing.T, name string, items []tidings.Item) {
 // must give items or an error that says what is wrong, and never panic.
 func TestCorpusBroken(t *testing.T) {
 	f := newTestFetcher(t, Options{})
-	for _, c := range readCorpus(t, "broken") {
+	recovered := 0
+	files := readCorpus(t, "broken")
+	for _, c := range files {
 		t.Run(c.name, func(t *testing.T) {
 			items, _, err := f.ParseBytes(tidings.Source{Name: "corpus"}, "https://example.org/feed", c.body)
+			if err == nil && len(items) > 0 {
+				recovered++
+			}
 			switch {
 			case err != nil:
 				if !errors.Is(err, ErrParse) && !errors.Is(err, ErrNotAFeed) && !errors.Is(err, ErrTooLarge) {
@@ -208,6 +217,12 @@ func TestCorpusBroken(t *testing.T) {
 			}
 		})
 	}
+	// gofeed alone recovers 8 of the 15, Python's feedparser 13; the byte
+	// repairs of sanitize.go recover all of them today.
+	if want := 13; recovered < want {
+		t.Errorf("recovered items from %d of %d broken feeds, want at least %d", recovered, len(files), want)
+	}
+	t.Logf("recovered %d of %d broken feeds", recovered, len(files))
 }
 
 // maxSeed bounds the corpus files used as fuzz seeds: the fuzzer mutates

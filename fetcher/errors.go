@@ -34,6 +34,9 @@ var (
 	// ErrURL means the source URL is not an http, https or file URL Tidings
 	// can poll.
 	ErrURL = errors.New("fetcher: unsupported feed URL")
+	// ErrDenied means the feed's address is in a private, loopback or
+	// link-local range while Options.DenyPrivateNetworks is set.
+	ErrDenied = errors.New("fetcher: address denied")
 )
 
 // StatusError is the error for a response whose status is neither 2xx nor
@@ -41,6 +44,7 @@ var (
 type StatusError struct {
 	Code       int       // the HTTP status code
 	RetryAfter time.Time // from Retry-After on a 429 or 503; zero if absent
+	Challenge  bool      // a bot-protection challenge page (cf-mitigated: challenge)
 }
 
 // Error returns "HTTP 500 Internal Server Error", plus a hint for the codes
@@ -51,6 +55,10 @@ func (e *StatusError) Error() string {
 		text = "status"
 	}
 	msg := fmt.Sprintf("HTTP %d %s", e.Code, text)
+	if e.Challenge {
+		return msg + ": the site answered with a bot-protection challenge page that feed readers cannot pass; " +
+			"ask the publisher to exempt its feed, or find another feed URL"
+	}
 	switch e.Code {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		msg += ": check the source's headers or credentials"

@@ -10,6 +10,8 @@ package fetcher
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -74,6 +76,13 @@ type Options struct {
 	Client *http.Client
 	// Now is the clock for state times and item dates; default time.Now.
 	Now func() time.Time
+	// DenyPrivateNetworks refuses to connect to loopback, private,
+	// link-local and other non-public addresses. It is checked on the
+	// address actually dialled, so it holds after DNS and after redirects;
+	// proxies from the environment are then not used, since they would
+	// resolve names out of its sight. It applies only to the default
+	// Client. Off by default: sources come from the operator.
+	DenyPrivateNetworks bool
 }
 
 // Fetcher polls sources. It is safe for concurrent use; the limits of its
@@ -134,12 +143,18 @@ func New(opts Options) *Fetcher {
 }
 
 func newTransport(opts Options) *http.Transport {
+	dialer := &net.Dialer{
+		Timeout:   15 * time.Second,
+		KeepAlive: 30 * time.Second,
+	}
+	proxy := http.ProxyFromEnvironment
+	if opts.DenyPrivateNetworks {
+		dialer.Control = denyPrivate
+		proxy = nil
+	}
 	return &http.Transport{
-		Proxy: http.ProxyFromEnvironment,
-		DialContext: (&net.Dialer{
-			Timeout:   15 * time.Second,
-			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		Proxy:                 proxy,
+		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
@@ -164,8 +179,9 @@ type Result struct {
 	State tidings.SourceState
 	// Items are the normalized items; nil when NotModified or on error.
 	Items []tidings.Item
-	// NotModified is set on a 304, or when a file has the size and
-	// modification time of the previous poll.
+	// NotModified is set on a 304, when a file has the size and
+	// modification time of the previous poll, or when the body is the one
+	// parsed last time (State.BodyHash), whatever its validators said.
 	NotModified bool
 	// Bytes is the size of the body read, after decompression.
 	Bytes int64
@@ -183,6 +199,9 @@ type response struct {
 	contentType  string
 	etag         string
 	lastModified string
+	header       http.Header   // of the final response
+	conditional  bool          // the request carried validators
+	latency      time.Duration // from the first request to the body read
 }
 
 // Poll fetches src once and returns its items and new state.
@@ -192,9 +211,14 @@ type response struct {
 // If-None-Match and If-Modified-Since. It blocks for a slot under
 // Options.Concurrency and Options.PerHost.
 //
+// Validators are left out when the last request without them is 12h old,
+// so servers with broken validators still get their changes seen.
+//
 // Result.State is complete after every poll: on success LastSuccess is set,
-// LastError cleared, Failures reset and NextPoll is one interval away (±10%
-// jitter); on failure LastError is the returned error's message, Failures
+// LastError cleared, Failures reset and NextPoll is one adaptive interval
+// away (±10% jitter; see adaptive in schedule.go, never below the
+// configured interval); on failure LastError is the returned error's
+// message and ErrorKind its kind (see ErrorKind), Failures
 // grows and NextPoll backs off exponentially up to a day, or later to
 // honour a Retry-After. A permanent redirect (301, 308) moves State.URL to
 // its target once the target answered well.
@@ -207,7 +231,7 @@ func (f *Fetcher) Poll(ctx context.Context, src tidings.Source, prev tidings.Sou
 	if prev.SourceURL != src.URL {
 		// The configured URL changed (or was never recorded): what was learnt
 		// about the old one, its redirect target and validators, does not apply.
-		prev.URL, prev.ETag, prev.LastModified = "", "", ""
+		prev.URL, prev.ETag, prev.LastModified, prev.BodyHash = "", "", "", ""
 	}
 	start := startURL(src, prev)
 	u, err := parseFeedURL(start)
@@ -222,11 +246,20 @@ func (f *Fetcher) Poll(ctx context.Context, src tidings.Source, prev tidings.Sou
 	}
 
 	now := f.opts.Now()
+	// Validators are left out every unconditionalEvery, so that a server
+	// whose ETag or Last-Modified is stuck still gets its changes seen.
+	cond := prev
+	if now.Sub(prev.LastUnconditional) >= unconditionalEvery {
+		cond.ETag, cond.LastModified = "", ""
+	}
 	var resp *response
 	if u.Scheme == "file" {
-		resp, err = f.readFile(ctx, u, prev)
+		resp, err = f.readFile(ctx, u, cond)
 	} else {
-		resp, err = f.get(ctx, src, prev, u, held)
+		resp, err = f.get(ctx, src, cond, u, held)
+	}
+	if resp != nil {
+		resp.conditional = cond.ETag != "" || cond.LastModified != ""
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -236,6 +269,16 @@ func (f *Fetcher) Poll(ctx context.Context, src tidings.Source, prev tidings.Sou
 	}
 	if resp.notModified {
 		return f.succeeded(src, prev, start, now, resp, FeedInfo{}, nil), nil
+	}
+	if h := bodyHash(resp.body); h == prev.BodyHash {
+		// The same bytes as last time behind validators that changed (or
+		// an unconditional request): nothing to parse.
+		resp.notModified = true
+		res := f.succeeded(src, prev, start, now, resp, FeedInfo{}, nil)
+		if resp.conditional {
+			res.State.Conditional = "ignored"
+		}
+		return res, nil
 	}
 
 	items, info, err := f.parse(src, resp.url, resp.contentType, resp.body, now)
@@ -312,7 +355,15 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 	st.LastError = ""
 	st.Failures = 0
 	st.RetryAfter = time.Time{}
-	st.NextPoll = now.Add(jitter(f.interval(src)))
+	st.ErrorKind = ""
+	if !resp.conditional {
+		st.LastUnconditional = now
+	}
+	st.AvgLatencyMS = averageLatency(prev.AvgLatencyMS, resp)
+	if !resp.notModified {
+		st.FeedHint, st.SkipHours, st.SkipDays = info.Hint, info.SkipHours, info.SkipDays
+	}
+	f.schedule(src, &st, now, httpHint(resp.header, now))
 	var moved string
 	if resp.permanentURL != "" && resp.permanentURL != start {
 		st.URL = resp.permanentURL
@@ -326,10 +377,17 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 		if resp.lastModified != "" {
 			st.LastModified = resp.lastModified
 		}
+		if resp.body == nil && resp.header != nil {
+			st.Conditional = "304"
+		}
 		return Result{State: st, NotModified: true, MovedTo: moved}
 	}
 	st.ETag = resp.etag
 	st.LastModified = resp.lastModified
+	st.BodyHash = bodyHash(resp.body)
+	if resp.header != nil && resp.etag == "" && resp.lastModified == "" {
+		st.Conditional = "none"
+	}
 	st.Title = info.Title
 	st.SiteLink = info.SiteLink
 	return Result{State: st, Items: items, Bytes: int64(len(resp.body)), MovedTo: moved}
@@ -338,8 +396,10 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 func (f *Fetcher) failed(src tidings.Source, prev tidings.SourceState, start string, now time.Time, resp *response, err error) Result {
 	st := baseState(src, prev, start, now)
 	st.LastError = err.Error()
+	st.ErrorKind = ErrorKind(err)
 	st.LastErrorAt = now
 	st.Failures++
+	st.AvgLatencyMS = averageLatency(prev.AvgLatencyMS, resp)
 	st.RetryAfter = time.Time{}
 	st.NextPoll = now.Add(jitter(backoff(f.interval(src), st.Failures)))
 	if se, ok := errors.AsType[*StatusError](err); ok && !se.RetryAfter.IsZero() {
@@ -374,4 +434,23 @@ func jitter(d time.Duration) time.Duration {
 		d += time.Duration(rand.Int64N(2*spread+1) - spread)
 	}
 	return max(d, time.Second)
+}
+
+// bodyHash identifies a body's bytes.
+func bodyHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// averageLatency folds this poll's request time into a moving average that
+// weighs the last poll a quarter; files and cancelled requests leave it.
+func averageLatency(prevMS int64, resp *response) int64 {
+	if resp == nil || resp.latency <= 0 {
+		return prevMS
+	}
+	ms := max(resp.latency.Milliseconds(), 1)
+	if prevMS <= 0 {
+		return ms
+	}
+	return (3*prevMS + ms + 2) / 4
 }

@@ -28,7 +28,11 @@ func (f *Fetcher) get(ctx context.Context, src tidings.Source, prev tidings.Sour
 	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
 
+	start := time.Now()
 	resp, err := f.follow(ctx, src, prev, u, held)
+	if resp != nil {
+		resp.latency = time.Since(start)
+	}
 	if err != nil {
 		return resp, f.timeoutOr(parent, ctx, err)
 	}
@@ -65,7 +69,7 @@ func (f *Fetcher) follow(ctx context.Context, src tidings.Source, prev tidings.S
 		}
 		resp, err := f.client.Do(req)
 		if err != nil {
-			return out, newError(ErrRequest, err, "request failed: %v", unwrapURLError(err))
+			return out, requestError(err)
 		}
 
 		if !isRedirect(resp.StatusCode) {
@@ -138,12 +142,13 @@ func (f *Fetcher) readResponse(resp *http.Response, out *response) error {
 	out.contentType = resp.Header.Get("Content-Type")
 	out.etag = resp.Header.Get("ETag")
 	out.lastModified = resp.Header.Get("Last-Modified")
+	out.header = resp.Header
 	switch {
 	case resp.StatusCode == http.StatusNotModified:
 		out.notModified = true
 		return nil
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		se := &StatusError{Code: resp.StatusCode}
+		se := &StatusError{Code: resp.StatusCode, Challenge: isChallenge(resp.Header)}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			se.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), f.opts.Now())
 		}

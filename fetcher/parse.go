@@ -27,6 +27,14 @@ type FeedInfo struct {
 	SiteLink string // the feed's site link (RSS channel link, Atom alternate, JSON home_page_url), absolute
 	Type     string // "rss", "atom" or "json"
 	Version  string // as gofeed reports it, e.g. "2.0", "1.0", "1.1"
+	// Hint is the poll interval the feed suggests: RSS ttl,
+	// sy:updatePeriod/updateFrequency or half its items' average gap,
+	// whichever is longest; zero if it suggests none.
+	Hint time.Duration
+	// SkipHours (bit h: hour h UTC) and SkipDays (bit d: weekday d) are
+	// the RSS channel's skipHours and skipDays.
+	SkipHours uint32
+	SkipDays  uint8
 }
 
 // ParseBytes normalizes a feed body into items as Poll does, without any
@@ -49,6 +57,7 @@ func (f *Fetcher) parse(src tidings.Source, feedURL, contentType string, body []
 	// gofeed detects the format in the first 4 KiB only; blank lines before
 	// the document are a common publishing mistake.
 	body = bytes.TrimLeft(body, " \t\r\n")
+	body = transcode(body, contentType)
 	feed, err := f.parseFeed(body)
 	if err != nil {
 		return nil, FeedInfo{}, classify(err, contentType, feedURL, body)
@@ -67,6 +76,7 @@ func (f *Fetcher) parse(src tidings.Source, feedURL, contentType string, body []
 		Type:     feed.FeedType,
 		Version:  strings.TrimPrefix(feed.FeedVersion, "https://jsonfeed.org/version/"),
 	}
+	info.Hint, info.SkipHours, info.SkipDays = feedHint(feed)
 	n := normalizer{
 		src:  src,
 		now:  now,
@@ -93,7 +103,13 @@ func (f *Fetcher) parse(src tidings.Source, feedURL, contentType string, body []
 			continue
 		}
 		if _, dup := seen[item.ID]; dup {
-			continue
+			// Feeds reuse a GUID for distinct posts (a template bug, a
+			// constant "1"): keep each distinct one under an identity
+			// derived from its link and title; drop true repeats.
+			item.ID += "#" + shortHash(item.Link, item.Title)
+			if _, dup := seen[item.ID]; dup {
+				continue
+			}
 		}
 		seen[item.ID] = struct{}{}
 		items = append(items, item)
@@ -120,6 +136,17 @@ func (f *Fetcher) parseFeed(body []byte) (*gofeed.Feed, error) {
 	}
 	if fixed != nil {
 		if feed, err2 := f.gofeed(fixed); err2 == nil {
+			return feed, nil
+		}
+	}
+	// Then the heavier repairs, each tried on what the previous left.
+	for _, repair := range repairs {
+		r := repair(body)
+		if r == nil {
+			continue
+		}
+		body = r
+		if feed, err2 := f.gofeed(body); err2 == nil && (len(feed.Items) > 0 || feed.Title != "") {
 			return feed, nil
 		}
 	}
@@ -279,6 +306,12 @@ func (n *normalizer) item(it *gofeed.Item, orig *jsonfeed.Item) (tidings.Item, b
 		return out, false
 	}
 
+	if it.PublishedParsed == nil {
+		it.PublishedParsed = parseOddDate(it.Published)
+	}
+	if it.UpdatedParsed == nil {
+		it.UpdatedParsed = parseOddDate(it.Updated)
+	}
 	var published time.Time
 	if it.PublishedParsed != nil {
 		published = n.inZone(*it.PublishedParsed, it.Published)

@@ -135,6 +135,7 @@ func TestParseFormats(t *testing.T) {
 			typ: "rss", version: "2.0", title: "Tidings RSS 2.0 fixture", siteLink: "https://example.org/news/",
 			items: []want{
 				{"Mexico & the USMCA", "https://Example.org:443/news/usmca/?utm_source=rss&id=7#comments", "item-1", time.Date(2025, 5, 30, 10, 0, 0, 0, time.UTC)},
+				{"A second item reusing the first guid", "https://example.org/news/dupe", "item-1#2e455c577de70dd7", testNow},
 				{"", "https://example.org/news/permalink-only", "https://example.org/news/permalink-only", time.Date(2025, 5, 31, 9, 30, 0, 0, time.UTC)},
 			},
 		},
@@ -206,8 +207,8 @@ func TestParseRSS20Details(t *testing.T) {
 		t.Errorf("summary %q content %q", it.Summary, it.Content)
 	}
 	for _, it := range items {
-		if it.Link == "https://example.org/news/dupe" {
-			t.Error("the second item with guid item-1 was kept; the first should win")
+		if it.Link == "https://example.org/news/dupe" && !strings.HasPrefix(it.ID, "item-1#") {
+			t.Errorf("the distinct second item with guid item-1 has ID %q, want one derived from item-1", it.ID)
 		}
 		if it.ID == "empty-item" {
 			t.Error("an item with no title, link or content was kept")

@@ -822,7 +822,7 @@ func TestPollConfigURLChange(t *testing.T) {
 	f := newTestFetcher(t, Options{})
 	prev := tidings.SourceState{
 		Name: "test", SourceURL: srv.URL + "/old", URL: srv.URL + "/moved", ETag: `"old"`,
-		LastModified: "Sat, 31 May 2025 10:00:00 GMT",
+		LastModified: "Sat, 31 May 2025 10:00:00 GMT", LastUnconditional: testNow,
 	}
 	res, err := f.Poll(context.Background(), source(srv.URL+"/new"), prev)
 	if err != nil {

@@ -309,7 +309,8 @@ func (s *Store) SourceStates(ctx context.Context) ([]tidings.SourceState, error)
 }
 
 // SaveSourceState stores the state of the source state.Name, for polls that
-// store no items (a failed poll, a backoff).
+// store no items (a failed poll, a 304, a backoff). Concurrent calls share
+// one write transaction (see batch): conditional polls are most polls.
 func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) error {
 	if err := validSource(state.Name); err != nil {
 		return fmt.Errorf("storage: save source state: %w", err)
@@ -318,7 +319,7 @@ func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) 
 	if err != nil {
 		return fmt.Errorf("storage: save state of %q: %w", state.Name, err)
 	}
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketStates).Put([]byte(state.Name), v)
 	})
 	if err != nil {

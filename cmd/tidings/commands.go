@@ -73,24 +73,86 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 
 	results := make([]pollResult, len(sources))
 	errs := make([]error, len(sources))
-	var wg sync.WaitGroup
+	// A server that asked to be left alone (Retry-After, still in the
+	// future) is not asked again by a manual fetch either.
+	skipped := map[int]string{}
+	now := time.Now()
 	for i, src := range sources {
-		wg.Go(func() { results[i], errs[i] = pollOnce(ctx, f, st, src) })
+		results[i].source = src.Name
+		prev, _, err := st.SourceState(ctx, src.Name)
+		if err != nil {
+			return fmt.Errorf("read state of source %q: %w", src.Name, err)
+		}
+		if prev.RetryAfter.After(now) {
+			skipped[i] = "skipped: the server asked to wait until " + prev.RetryAfter.Local().Format(time.DateTime) + " (Retry-After)"
+		}
 	}
-	wg.Wait()
+	term := isTerminal(e.stdout)
+	bar := &progress{w: e.stdout, total: len(sources), drawInterval: 100 * time.Millisecond}
+	// A pool of workers rather than a goroutine per source: thousands of
+	// goroutines parked on the fetcher's slots cost a stack each. Four
+	// workers per slot keep the slots busy while some wait for a host.
+	jobs := make(chan int)
+	done := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(sources), max(4*s.cfg.Fetch.Concurrency, 64)) {
+		wg.Go(func() {
+			for i := range jobs {
+				results[i], errs[i] = pollOnce(ctx, f, st, sources[i])
+				done <- i
+			}
+		})
+	}
+	go func() {
+		for i := range sources {
+			if skipped[i] == "" {
+				jobs <- i
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		close(done)
+	}()
+	for i := range skipped {
+		if term {
+			bar.add(results[i])
+		}
+	}
+	for i := range done {
+		if term {
+			bar.add(results[i])
+		}
+	}
+	if term {
+		bar.finish()
+	}
 	failed := 0
 	for i, r := range results {
-		switch {
-		case errs[i] != nil:
+		if errs[i] != nil {
 			return errs[i]
-		case r.err != nil:
+		}
+		if r.err != nil {
 			failed++
+		}
+		if term {
+			continue
+		}
+		if r.movedTo != "" {
+			fmt.Fprintf(e.stdout, "%-20s moved permanently to %s\n", r.source, r.movedTo)
+		}
+		switch {
+		case skipped[i] != "":
+			fmt.Fprintf(e.stdout, "%-20s %s\n", r.source, skipped[i])
+		case r.err != nil:
 			fmt.Fprintf(e.stdout, "%-20s error: %v\n", r.source, r.err)
 		case r.notModified:
 			fmt.Fprintf(e.stdout, "%-20s not modified\n", r.source)
 		default:
 			fmt.Fprintf(e.stdout, "%-20s %d items: %d new, %d updated (%s)\n", r.source, r.items, r.saved.New, r.saved.Updated, r.duration.Round(time.Millisecond))
 		}
+	}
+	if term {
+		writeFetchTable(e.stdout, results, skipped)
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		return fmt.Errorf("prune: %w", err)
@@ -182,11 +244,17 @@ func (r *daemonReader) get(ctx context.Context, path string) ([]byte, error) {
 	return body, nil
 }
 
-// daemonURL is where this config's daemon listens, as a client reaches it.
+// daemonURL is where this config's daemon listens, as a client reaches it:
+// the admin address when there is one, since it serves every path, admin
+// ones included.
 func daemonURL(cfg *config.Config) string {
-	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	listen := cfg.Server.Listen
+	if cfg.Server.AdminListen != "" {
+		listen = cfg.Server.AdminListen
+	}
+	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return "http://" + cfg.Server.Listen
+		return "http://" + listen
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"

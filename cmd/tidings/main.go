@@ -116,6 +116,15 @@ var commands = []*command{
 		run: runExport,
 	},
 	{
+		name: "status", summary: "show every source's polling state: URL in use, last success and error, next poll, items",
+		example: "tidings status --source wsws",
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.StringVar(&o.source, "source", "", "show only the source with this name")
+			fs.StringVar(&o.format, "format", "table", "output: table or json")
+		},
+		run: runStatus,
+	},
+	{
 		name: "health", summary: "probe the running daemon's /healthz; exit 0 if it answers 200",
 		example: "tidings health --config /etc/tidings/tidings.yaml",
 		run:     runHealth,

@@ -51,7 +51,13 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		items = []tidings.Item{}
 	}
 	// The write finishes even if shutdown starts now: a poll is stored whole or not at all.
-	r.saved, err = st.SavePoll(context.WithoutCancel(ctx), src.Name, items, res.State)
+	if items == nil {
+		// No listing: only the state changes, in a write shared with
+		// other polls finishing at the same time.
+		err = st.SaveSourceState(context.WithoutCancel(ctx), res.State)
+	} else {
+		r.saved, err = st.SavePoll(context.WithoutCancel(ctx), src.Name, items, res.State)
+	}
 	r.duration = time.Since(start)
 	if err != nil {
 		return r, fmt.Errorf("save poll of source %q: %w", src.Name, err)
@@ -217,20 +223,7 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 	if err != nil && sched.Err() == nil {
 		p.log.Error("read source state", "source", src.Name, "err", err)
 	}
-	next := state.NextPoll
-	now := time.Now()
-	switch {
-	case state.SourceURL != "" && state.SourceURL != src.URL:
-		// The URL was edited: the schedule was the old feed's.
-		next = time.Time{}
-	case state.LastError == "" && src.Interval > 0 && next.After(now.Add(src.Interval)):
-		// The interval was shortened: no need to sit out the old one.
-		next = now.Add(src.Interval)
-	}
-	if next.IsZero() || next.Before(now) {
-		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
-	}
-	timer := time.NewTimer(time.Until(next))
+	timer := time.NewTimer(time.Until(firstPoll(state, src, time.Now())))
 	defer timer.Stop()
 	for {
 		select {
@@ -266,6 +259,28 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// firstPoll is when a source loop polls first: at once (spread over
+// startSpread) unless the stored state says to wait, for a backoff or a
+// server's Retry-After, which thus survive a restart.
+func firstPoll(state tidings.SourceState, src tidings.Source, now time.Time) time.Time {
+	next := state.NextPoll
+	switch {
+	case state.SourceURL != "" && state.SourceURL != src.URL:
+		// The URL was edited: the schedule was the old feed's.
+		next = time.Time{}
+	case state.LastError == "" && src.Interval > 0 && next.After(now.Add(src.Interval)):
+		// The interval was shortened: no need to sit out the old one.
+		next = now.Add(src.Interval)
+	}
+	if state.RetryAfter.After(next) {
+		next = state.RetryAfter
+	}
+	if next.IsZero() || next.Before(now) {
+		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
+	}
+	return next
 }
 
 // startSpread is how far the first polls after a start are spread.

@@ -50,6 +50,8 @@ func newFetcher(cfg *config.Config) *fetcher.Fetcher {
 		Concurrency: cfg.Fetch.Concurrency,
 		PerHost:     cfg.Fetch.PerHost,
 		Interval:    cfg.Fetch.Interval,
+
+		DenyPrivateNetworks: cfg.Fetch.DenyPrivateNetworks,
 	})
 }
 

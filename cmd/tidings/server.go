@@ -186,42 +186,19 @@ func (s *server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-// handleSources lists every configured source with its polling state.
+// handleSources lists every source with its polling state (see
+// sourceStatus), in config order, then the removed ones still stored.
 func (s *server) handleSources(w http.ResponseWriter, r *http.Request) {
-	states, err := s.store.SourceStates(r.Context())
+	rows, err := sourceStatuses(r.Context(), s.store, s.pub.current().cfg)
 	if err != nil {
-		s.log.Error("read source states", "err", err)
+		s.log.Error("list sources", "err", err)
 		http.Error(w, "500 internal error: could not read source states", http.StatusInternalServerError)
 		return
-	}
-	stats, err := s.store.Stats(r.Context())
-	if err != nil {
-		s.log.Error("read store stats", "err", err)
-	}
-	type row struct {
-		Name   string `json:"name"`
-		URL    string `json:"url"`
-		Items  int    `json:"items"`
-		Active bool   `json:"configured"`
-		State  any    `json:"state"`
-	}
-	cur := s.pub.current()
-	out := []row{}
-	seen := map[string]bool{}
-	for _, st := range states {
-		src, ok := cur.sources[st.Name]
-		seen[st.Name] = true
-		out = append(out, row{Name: st.Name, URL: firstNonEmpty(st.URL, src.URL), Items: stats.PerSource[st.Name], Active: ok, State: st})
-	}
-	for _, src := range cur.cfg.Sources {
-		if !seen[src.Name] {
-			out = append(out, row{Name: src.Name, URL: src.URL, Active: true, State: nil})
-		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	enc.Encode(out)
+	enc.Encode(rows)
 }
 
 // metrics are the Prometheus series the daemon exports, in a registry of
