@@ -43,6 +43,8 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.admin(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
+	mux.Handle("GET /admin/match", s.admin(http.HandlerFunc(s.handleMatch)))
+	mux.Handle("GET /topics/{name}/preview", s.admin(http.HandlerFunc(s.handlePreview)))
 	return mux
 }
 
