@@ -515,7 +515,23 @@ func (n *dateTerm) hits(d *Doc, out []Hit) []Hit {
 	h := Hit{Term: b.String(), Field: "published", Text: d.published.UTC().Format(time.RFC3339)}
 	if n.field == fieldAge {
 		h.Field = "age"
-		h.After = fmt.Sprintf("(%s old)", d.now.Sub(d.published).Round(time.Minute))
+		h.After = "(" + ageString(d.now.Sub(d.published)) + " old)"
 	}
 	return append(out, h)
+}
+
+// ageString writes an age for people: 3d 4h, 5h 10m, 42m.
+func ageString(a time.Duration) string {
+	neg := ""
+	if a < 0 {
+		neg, a = "-", -a
+	}
+	d, h, m := a/(24*time.Hour), a%(24*time.Hour)/time.Hour, a%time.Hour/time.Minute
+	switch {
+	case d > 0:
+		return fmt.Sprintf("%s%dd %dh", neg, d, h)
+	case h > 0:
+		return fmt.Sprintf("%s%dh %dm", neg, h, m)
+	}
+	return fmt.Sprintf("%s%dm", neg, m)
 }

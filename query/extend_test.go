@@ -217,7 +217,7 @@ func TestExplain(t *testing.T) {
 		}},
 		"tag and age": {"tag:trade age:<1d", []string{
 			"tag:trade tag [] trade []",
-			"age:<1d age [] 2026-02-10T10:00:00Z [(2h0m0s old)]",
+			"age:<1d age [] 2026-02-10T10:00:00Z [(2h 0m old)]",
 		}},
 		"published": {"published:2026-02", []string{
 			"published:2026-02 published [] 2026-02-10T10:00:00Z []",

@@ -144,6 +144,7 @@ func queryError(e *env, q string, err error) error {
 	}
 	if errors.As(err, &se) {
 		fmt.Fprintf(e.stderr, "  %s\n  %s^\n", q, strings.Repeat(" ", caretOffset(q, se.Pos)))
+		err = se
 	}
 	return &exitError{code: 2, err: fmt.Errorf("--query: %w", err)}
 }
