@@ -21,7 +21,7 @@ func TestCompileQueryTags(t *testing.T) {
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for it, want := range map[*tidings.Item]bool{
-		{Source: "wsws", Title: "anything"}:  true,
+		{Source: "wsws", Title: "anything"}:   true,
 		{Source: "pitch", Title: "The final"}: true,
 		{Source: "pitch", Title: "A match"}:   false,
 		{Source: "other", Title: "final"}:     false,
