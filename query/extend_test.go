@@ -21,6 +21,13 @@ func sourceTags(source string) []string {
 	}[source]
 }
 
+// extensionSeeds start FuzzParse on the newer parts of the language.
+var extensionSeeds = []string{
+	"tag:americas OR tag:(sports trade) -tag:amer*",
+	"age:<7d mexico", "-age:>=1d12h", "published:2026-01-01..2026-02-01 OR published:>=2026-01-15T10:00:00Z",
+	"published:..2026-01", `/sheinbaum|amlo/ title:/^tariff(s|ed)? / link:/2026\/01/`, `/a\\/ OR /[/]x/`,
+}
+
 func dated(source, title string, published time.Time) tidings.Item {
 	return tidings.Item{Source: source, ID: title, Title: title, Published: published}
 }
