@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
 	"github.com/tidings/tidings/feeds"
-	"github.com/tidings/tidings/query"
 	"github.com/tidings/tidings/storage"
 )
 
@@ -46,10 +44,8 @@ func loadSetup(path string) (*setup, error) {
 	for i, t := range cfg.Topics {
 		ct, err := feeds.Compile(t, cfg.Sources)
 		if err != nil {
-			var se *query.SyntaxError
-			if errors.As(err, &se) {
-				err = se
-			}
+			// The message names the topic and the column:
+			// topics[0].query: topic "mexico": query: unexpected ")" at column 17.
 			errs = append(errs, cfg.QueryError(i, err))
 			continue
 		}
