@@ -25,17 +25,25 @@ type matchReport struct {
 	Topic   string      `json:"topic,omitempty"`
 	Query   string      `json:"query"`             // normalized; empty matches everything
 	Sources []string    `json:"sources,omitempty"` // the only sources the topic draws from
+	Limit   int         `json:"limit"`             // items in the topic feed
 	Scanned int         `json:"scanned"`           // stored items of configured sources
 	Matched int         `json:"matched"`           // of those, how many match (copies of a story each)
+	Stories int         `json:"stories"`           // how many stories they make, each listed once
 	Items   []matchItem `json:"items"`             // the newest matches, at most the limit
 }
 
 type matchItem struct {
 	Source    string      `json:"source"`
+	ID        string      `json:"id"`
 	Title     string      `json:"title"`
 	Link      string      `json:"link,omitempty"`
 	Published time.Time   `json:"published"`
 	Hits      []query.Hit `json:"hits"`
+	// InFeed says whether the topic feed lists this item; when it does
+	// not, CopyOf names the source whose copy of the same story it lists
+	// instead, and an empty CopyOf means the item is past the topic's limit.
+	InFeed bool   `json:"in_feed"`
+	CopyOf string `json:"copy_of,omitempty"`
 }
 
 // matchError is a query that does not parse or names what the config
@@ -70,10 +78,12 @@ func matchTopic(s *setup, name, q string) (*feeds.Topic, error) {
 // scanMatches walks the store newest first and reports what t matches at
 // now, keeping the first limit matches with their hits.
 func scanMatches(ctx context.Context, st *storage.Store, s *setup, t *feeds.Topic, now time.Time, limit int) (*matchReport, error) {
-	r := &matchReport{Query: t.NormalizedQuery(), Sources: t.AllowedSources(), Items: []matchItem{}}
+	r := &matchReport{Query: t.NormalizedQuery(), Sources: t.AllowedSources(), Limit: t.Limit, Items: []matchItem{}}
 	if _, ok := s.byName[t.Name]; ok {
 		r.Topic = t.Name
 	}
+	// The selector tells which matches the feed lists, as the publisher does.
+	sel := feeds.NewSelector(t, t.Limit).At(now)
 	err := st.Newest(ctx, func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
 			return true
@@ -82,20 +92,43 @@ func scanMatches(ctx context.Context, st *storage.Store, s *setup, t *feeds.Topi
 		if !t.MatchAt(it, now) {
 			return true
 		}
+		sel.Add(it)
 		r.Matched++
 		if len(r.Items) < limit {
 			hits := t.Explain(it, now)
 			if hits == nil {
 				hits = []query.Hit{}
 			}
-			r.Items = append(r.Items, matchItem{Source: it.Source, Title: it.Title, Link: it.Link, Published: it.Published, Hits: hits})
+			r.Items = append(r.Items, matchItem{Source: it.Source, ID: it.ID, Title: it.Title, Link: it.Link, Published: it.Published, Hits: hits})
 		}
 		return true
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read items: %w", err)
 	}
+	r.Stories = sel.Count()
+	listed := map[[2]string]bool{}
+	standing := map[string]string{} // story's canonical link → source of the listed copy
+	for _, e := range sel.Entries() {
+		listed[[2]string{e.Item.Source, e.Item.ID}] = true
+		standing[storyLink(e.Item.CanonicalLink, e.Item.Link)] = e.Item.Source
+	}
+	for i := range r.Items {
+		m := &r.Items[i]
+		m.InFeed = listed[[2]string{m.Source, m.ID}]
+		if src, ok := standing[storyLink("", m.Link)]; !m.InFeed && ok && src != m.Source && m.Link != "" {
+			m.CopyOf = src
+		}
+	}
 	return r, nil
+}
+
+// storyLink is the canonical link under which copies of a story meet.
+func storyLink(canonical, link string) string {
+	if canonical != "" {
+		return canonical
+	}
+	return tidings.CanonicalURL(link)
 }
 
 // runMatch is `tidings match [TOPIC] [--query Q]`.
@@ -134,6 +167,13 @@ func runMatch(ctx context.Context, e *env, o *options) error {
 	}
 	printMatches(e.stdout, rep)
 	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // queryError shows a query error with a caret under the column it names.
@@ -211,7 +251,7 @@ func printMatches(w io.Writer, r *matchReport) {
 	if len(r.Sources) > 0 {
 		fmt.Fprintf(w, "sources: %s\n", strings.Join(r.Sources, ", "))
 	}
-	fmt.Fprintf(w, "%d of %d stored items match", r.Matched, r.Scanned)
+	fmt.Fprintf(w, "%d of %d stored items match (%d %s)", r.Matched, r.Scanned, r.Stories, plural(r.Stories, "story", "stories"))
 	if len(r.Items) < r.Matched {
 		fmt.Fprintf(w, "; the newest %d:", len(r.Items))
 	}
@@ -220,6 +260,13 @@ func printMatches(w io.Writer, r *matchReport) {
 		fmt.Fprintf(w, "\n%s  %s  %s\n", it.Published.UTC().Format("2006-01-02 15:04"), it.Source, it.Title)
 		if it.Link != "" {
 			fmt.Fprintf(w, "    %s\n", it.Link)
+		}
+		switch {
+		case it.InFeed:
+		case it.CopyOf != "":
+			fmt.Fprintf(w, "    not in the feed: it lists %s's copy of this story\n", it.CopyOf)
+		default:
+			fmt.Fprintf(w, "    not in the feed: past its limit of %d items\n", r.Limit)
 		}
 		width := 0
 		for _, h := range it.Hits {
@@ -356,10 +403,11 @@ code{font-family:ui-monospace,monospace}mark{background:#fe6}
 {{- end}}
 {{- with .Report}}
 <p class="meta">Query as understood: <code>{{if .Query}}{{.Query}}{{else}}(every item){{end}}</code>{{with .Sources}} · sources: {{range $i, $s := .}}{{if $i}}, {{end}}{{$s}}{{end}}{{end}}</p>
-<p><strong>{{.Matched}}</strong> of {{.Scanned}} stored items match{{if lt (len .Items) .Matched}}; the newest {{len .Items}}{{end}}.</p>
+<p><strong>{{.Matched}}</strong> of {{.Scanned}} stored items match ({{.Stories}} {{if eq .Stories 1}}story{{else}}stories{{end}}){{if lt (len .Items) .Matched}}; the newest {{len .Items}}{{end}}.</p>
 <ol>
 {{- range .Items}}
-<li>{{if .Link}}<a href="{{.Link}}">{{.Title}}</a>{{else}}{{.Title}}{{end}} <span class="meta">{{.Source}} · {{when .Published}}</span>
+<li>{{if .Link}}<a href="{{.Link}}">{{.Title}}</a>{{else}}{{.Title}}{{end}} <span class="meta">{{.Source}} · {{when .Published}}
+{{- if not .InFeed}} · not in the feed: {{with .CopyOf}}it lists {{.}}'s copy of this story{{else}}past its limit of {{$.Report.Limit}} items{{end}}{{end}}</span>
 {{- with .Hits}}
 <table>
 {{- range .}}

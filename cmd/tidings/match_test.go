@@ -51,7 +51,8 @@ func TestMatch(t *testing.T) {
 	}
 	for _, want := range []string{
 		`topic mexico: mexico OR sheinbaum OR usmca OR "latin america"`,
-		"7 of 40 stored items match",
+		"7 of 40 stored items match (6 stories)\n",
+		"    https://example-wire.org/2026/03/12/usmca-review\n    not in the feed: it lists wire's copy of this story\n",
 		"Washington escalates aggression against Mexico in bid to impose rule over the Americas",
 		"title     washington escalates aggression against [mexico] in bid to impose rule over …",
 		"content   … washington is ramping up aggression against [mexico] this is reflected along three axes …",
@@ -67,7 +68,7 @@ func TestMatch(t *testing.T) {
 
 	// A query not in the config yet, within the topic's sources.
 	out, errOut, code := runTidings(t, "match", "trade", "--query", "title:/tariff|freight/", "--limit", "1", "--config", cfg)
-	if code != 0 || !strings.Contains(out, "sources: wsws, wire, ledger") || !strings.Contains(out, "2 of 40 stored items match; the newest 1:") ||
+	if code != 0 || !strings.Contains(out, "sources: wsws, wire, ledger") || !strings.Contains(out, "2 of 40 stored items match (2 stories); the newest 1:") ||
 		!strings.Contains(out, "title:/tariff|freight/  title") {
 		t.Errorf("match trade --query: exit %d\n%s%s", code, out, errOut)
 	}
@@ -103,6 +104,12 @@ func TestMatch(t *testing.T) {
 	if r.StatusCode != 200 || json.Unmarshal(body, &rep) != nil || rep.Matched < 1 || len(rep.Items) != 1 || len(rep.Items[0].Hits) == 0 {
 		t.Errorf("GET /admin/match?query=sheinbaum: %d\n%s", r.StatusCode, body)
 	}
+	// A topic with a query of its own replaced keeps its limit and says what the feed lists.
+	r, body = get(t, base+"/admin/match?topic=culture&query=-zzz", auth...)
+	rep = matchReport{}
+	if json.Unmarshal(body, &rep) != nil || rep.Limit != 20 || len(rep.Items) == 0 || !rep.Items[0].InFeed {
+		t.Errorf("GET /admin/match?topic=culture: %d\n%s", r.StatusCode, body)
+	}
 	r, body = get(t, base+"/admin/match?query=%22latin", auth...)
 	if r.StatusCode != 400 || !strings.Contains(string(body), `"column": 1`) {
 		t.Errorf("GET /admin/match with a bad query: %d %s; want 400 with the column", r.StatusCode, body)
@@ -115,7 +122,7 @@ func TestMatch(t *testing.T) {
 	r, body = get(t, base+"/topics/mexico/preview", auth...)
 	page := string(body)
 	if r.StatusCode != 200 || !strings.Contains(page, "<mark>mexico</mark>") || !strings.Contains(page, `name="query" value="mexico OR sheinbaum OR usmca OR &#34;latin america&#34;"`) ||
-		!strings.Contains(page, "<strong>7</strong> of 40 stored items match") {
+		!strings.Contains(page, "<strong>7</strong> of 40 stored items match (6 stories)") {
 		t.Errorf("GET /topics/mexico/preview: %d\n%s", r.StatusCode, page)
 	}
 	r, body = get(t, base+"/topics/mexico/preview?query=mexico+(trade", auth...)
