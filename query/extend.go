@@ -139,7 +139,7 @@ func (t *term) hits(d *Doc, out []Hit) []Hit {
 		return out
 	}
 	for _, p := range textParts(t.field) {
-		i := t.find(d, p)
+		i, n := t.find(d, p)
 		if i < 0 {
 			continue
 		}
@@ -148,8 +148,8 @@ func (t *term) hits(d *Doc, out []Hit) []Hit {
 			Term:   name,
 			Field:  partNames[p],
 			Before: d.join(ws[max(0, i-context):i], i-context > 0, false),
-			Text:   d.join(ws[i:i+len(t.words)], false, false),
-			After:  d.join(ws[i+len(t.words):min(len(ws), i+len(t.words)+context)], false, i+len(t.words)+context < len(ws)),
+			Text:   d.join(ws[i:i+n], false, false),
+			After:  d.join(ws[i+n:min(len(ws), i+n+context)], false, i+n+context < len(ws)),
 		})
 	}
 	return out

@@ -25,7 +25,7 @@ func sourceTags(source string) []string {
 var extensionSeeds = []string{
 	"tag:americas OR tag:(sports trade) -tag:amer*",
 	"age:<7d mexico", "-age:>=1d12h", "published:2026-01-01..2026-02-01 OR published:>=2026-01-15T10:00:00Z",
-	"published:..2026-01", `/sheinbaum|amlo/ title:/^tariff(s|ed)? / link:/2026\/01/`, `/a\\/ OR /[/]x/`,
+	"published:..2026-01", `"latin america"~3 title:"a b"~100`, `/sheinbaum|amlo/ title:/^tariff(s|ed)? / link:/2026\/01/`, `/a\\/ OR /[/]x/`,
 }
 
 func dated(source, title string, published time.Time) tidings.Item {
@@ -93,6 +93,18 @@ func TestMatchExtensions(t *testing.T) {
 		"published up to a day":       {"published:<=2026-01-15", dated("wsws", "x", time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)), true},
 		"published timestamp":         {"published:>=2026-01-15T10:00:00Z", dated("wsws", "x", time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)), true},
 		"published does not need now": {"published:2026", dated("wsws", "x", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), true},
+
+		// Proximity.
+		"near in order":              {`"latin america"~2`, dated("wsws", "Latin and South America", now), true},
+		"near in any order":          {`"trade mexico"~1`, dated("wsws", "Mexico trade", now), true},
+		"near too far":               {`"latin america"~1`, dated("wsws", "Latin and South America", now), false},
+		"near exact phrase":          {`"latin america"~1`, dated("wsws", "Latin America", now), true},
+		"near needs every word":      {`"usmca steel review"~5`, dated("wsws", "USMCA review", now), false},
+		"near repeated word":         {`"new new york"~2`, dated("wsws", "New York news", now), false},
+		"near repeated word present": {`"new new york"~2`, dated("wsws", "New York new", now), true},
+		"near not across categories": {`category:"latin america"~3`, tidings.Item{Categories: []string{"Latin", "America"}}, false},
+		"near in one field":          {`title:"steel tariffs"~3`, tidings.Item{Title: "Tariffs on Mexican steel", Summary: "steel"}, true},
+		"near negated":               {`mexico -"world cup"~2`, dated("wsws", "Mexico: cup of the world", now), false},
 
 		// Regular expressions.
 		"regex alternation":                {"/sheinbaum|amlo/", dated("wsws", "AMLO speaks", now), true},
@@ -233,6 +245,9 @@ func TestExplain(t *testing.T) {
 			"/tariffs? on/ title [sheinbaum rejects us] tariffs on [mexican steel]",
 		}},
 		"source": {"source:led*", []string{"source:led* source [] ledger []"}},
+		"near": {`"mexico tariffs"~4`, []string{
+			`"mexico tariffs"~4 summary [… claudia sheinbaum said on monday that] mexico would answer the new tariffs [in kind and that the usmca …]`,
+		}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			q := mustParseWith(t, tc.query)

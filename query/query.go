@@ -13,7 +13,9 @@
 // word term matches whole words: mexico finds "México" and "MEXICO'S" (the
 // words mexico, s) but not "Mexicoland". A term that splits into several
 // words (non-tariff, U.S.) is a phrase of those words. A "quoted phrase"
-// matches its words one after another. A word ending in * matches any word
+// matches its words one after another; "quoted words"~N matches them in
+// any order within N words of each other: "trade mexico"~2 finds "Mexico
+// steps up trade" (a proximity term, as in Lucene; N is 1 to 100). A word ending in * matches any word
 // it begins (tariff* finds "tariffs"). Han and kana characters are words of
 // their own, since those scripts put no spaces between words, so 北京
 // matches "我在北京工作".
@@ -71,7 +73,7 @@
 //	primary  = [ field ":" ] ( "(" or ")" | phrase | regex | word ) .  (* no space after ":" *)
 //	field    = "title" | "content" | "category" | "author" | "link" | "source"
 //	         | "tag" | "age" | "published" .   (* age: and published: take one word *)
-//	phrase   = open { any character but a close } close .
+//	phrase   = open { any character but a close } close [ "~" digits ] . (* "a b"~3: near *)
 //	open     = '"' | "“" | "”" | "„" .        (* “typographic quotes” work too *)
 //	close    = '"' | "“" | "”" .
 //	regex    = "/" { any character but "/" | "\/" } "/" .
@@ -84,6 +86,7 @@ package query
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -95,6 +98,9 @@ import (
 // maxDepth bounds parenthesis nesting, so that hostile or broken input
 // cannot exhaust the stack of the parser or of matching.
 const maxDepth = 100
+
+// maxSlop bounds the N of a proximity term "..."~N.
+const maxSlop = 100
 
 // SyntaxError reports a query that cannot be parsed.
 type SyntaxError struct {
@@ -366,6 +372,9 @@ type term struct {
 	prefix bool     // the last word matches any word it begins
 	joined string   // words joined by spaces, for source: and tag:
 	tags   *tagSet  // for tag: terms, the sources' tags
+	// slop > 0 makes a phrase a proximity term ("latin america"~3): its
+	// words in any order within len(words)+slop consecutive words.
+	slop int
 }
 
 func (t *term) parts() part {
@@ -424,11 +433,18 @@ func (t *term) name(s string) bool {
 
 // in reports whether the term's words occur one after another in part p
 // of d.
-func (t *term) in(d *Doc, p int) bool { return t.find(d, p) >= 0 }
+func (t *term) in(d *Doc, p int) bool {
+	i, _ := t.find(d, p)
+	return i >= 0
+}
 
 // find returns the index in part p of d of the first word where the
-// term's words occur one after another, or -1.
-func (t *term) find(d *Doc, p int) int {
+// term's words occur one after another (or, for a proximity term, near
+// each other), and how many words the match spans; -1 if they do not.
+func (t *term) find(d *Doc, p int) (int, int) {
+	if t.slop > 0 {
+		return t.findNear(d, p)
+	}
 	ws := d.words(p)
 	n := len(t.words)
 	first := t.words[0]
@@ -443,10 +459,46 @@ func (t *term) find(d *Doc, p int) int {
 			continue
 		}
 		if t.rest(d, ws[i+1:i+n]) {
-			return i
+			return i, n
 		}
 	}
-	return -1
+	return -1, 0
+}
+
+// findNear finds the first window of len(t.words)+t.slop words, not
+// crossing a gap, that holds every word of the term (as often as the term
+// has it) and starts with one of them; it returns the start and the length
+// up to the last word needed.
+func (t *term) findNear(d *Doc, p int) (int, int) {
+	ws := d.words(p)
+	width := len(t.words) + t.slop
+	used := make([]bool, len(t.words))
+	for i := range ws {
+		if !slices.Contains(t.words, d.text[ws[i].lo:ws[i].hi]) {
+			continue
+		}
+		clear(used)
+		left, end := len(t.words), i
+		for j := i; j < len(ws) && j < i+width && left > 0; j++ {
+			sp := ws[j]
+			if sp.lo == sp.hi {
+				break // a gap: categories and authors do not run together
+			}
+			w := d.text[sp.lo:sp.hi]
+			for k, tw := range t.words {
+				if !used[k] && tw == w {
+					used[k] = true
+					left--
+					end = j
+					break
+				}
+			}
+		}
+		if left == 0 {
+			return i, end - i + 1
+		}
+	}
+	return -1, 0
 }
 
 // rest reports whether the words at ws equal the term's words after the
@@ -483,6 +535,10 @@ func (t *term) format(b *strings.Builder, _ int) {
 		b.WriteByte('"')
 		b.WriteString(t.joined)
 		b.WriteByte('"')
+		if t.slop > 0 {
+			b.WriteByte('~')
+			b.WriteString(strconv.Itoa(t.slop))
+		}
 	}
 }
 
@@ -505,6 +561,7 @@ type token struct {
 	kind int
 	text string
 	pos  int // 1-based column in runes
+	slop int // for a phrase: the N of "..."~N
 }
 
 // opName names an operator token in messages.
@@ -531,6 +588,12 @@ func isClosingQuote(r rune) bool {
 // ends reports whether r ends a bare word.
 func ends(r rune) bool {
 	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuote(r)
+}
+
+// endsAt reports whether the rune at the start of s ends a bare word.
+func endsAt(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return ends(r)
 }
 
 // lex splits a query into tokens.
@@ -682,7 +745,23 @@ func lexPhrase(s string, pos int) (token, int, int, error) {
 	for i, r := range s[q:] {
 		cols++
 		if isClosingQuote(r) {
-			return token{kind: tokPhrase, text: s[q : q+i], pos: pos}, q + i + utf8.RuneLen(r), cols, nil
+			tok := token{kind: tokPhrase, text: s[q : q+i], pos: pos}
+			n := q + i + utf8.RuneLen(r)
+			if n < len(s) && s[n] == '~' {
+				// "latin america"~3: a proximity term.
+				j := n + 1
+				for j < len(s) && j < n+4 && '0' <= s[j] && s[j] <= '9' {
+					j++
+				}
+				slop, err := strconv.Atoi(s[n+1 : j])
+				if err != nil || slop < 1 || slop > maxSlop || (j < len(s) && !endsAt(s[j:])) {
+					return token{}, 0, 0, &SyntaxError{pos + cols, fmt.Sprintf(`"~" after a phrase takes a number of words from 1 to %d ("latin america"~3)`, maxSlop)}
+				}
+				tok.slop = slop
+				cols += j - n
+				n = j
+			}
+			return tok, n, cols, nil
 		}
 	}
 	return token{}, 0, 0, &SyntaxError{pos, "unterminated quote"}
@@ -883,7 +962,11 @@ func (p *parser) primary(f field) (node, error) {
 		if len(words) == 0 {
 			return nil, &SyntaxError{t.pos, "quotes hold no letters or digits"}
 		}
-		return p.tagged(newTerm(f, words, false)), nil
+		n := newTerm(f, words, false)
+		if len(words) > 1 {
+			n.slop = t.slop
+		}
+		return p.tagged(n), nil
 	case tokWord:
 		n, err := wordTerm(t, f)
 		if err != nil {
