@@ -135,6 +135,22 @@ print(json.dumps(out))`
 		dir := t.TempDir()
 		config := filepath.Join(dir, "config")
 		os.WriteFile(config, nil, 0o644)
+		// newsboat subscribes to every topic from /topics.opml.
+		_, opml := get(t, base+"/topics.opml")
+		opmlFile, opmlURLs := filepath.Join(dir, "topics.opml"), filepath.Join(dir, "opml.urls")
+		os.WriteFile(opmlFile, opml, 0o644)
+		imp := exec.Command(newsboat, "-i", opmlFile, "-u", opmlURLs, "-C", config, "-c", filepath.Join(dir, "opml.db"))
+		imp.Env = append(os.Environ(), "HOME="+dir)
+		if out, err := imp.CombinedOutput(); err != nil {
+			t.Fatalf("newsboat -i topics.opml: %v\n%s", err, out)
+		}
+		imported, _ := os.ReadFile(opmlURLs)
+		for _, topic := range topics {
+			if !strings.Contains(string(imported), base+"/topics/"+topic+".rss\n") {
+				t.Errorf("newsboat did not import %s from /topics.opml:\n%s", topic, imported)
+			}
+		}
+
 		for _, topic := range topics {
 			want := sortStories(jsonStories(t, base, topic))
 			for _, ext := range []string{"rss", "atom"} {
@@ -204,8 +220,11 @@ print(json.dumps(out))`
 				t.Errorf("the page as Chromium renders it lacks %q", want)
 			}
 		}
-		if strings.Contains(page, "<script") {
-			t.Error("the index page has a script")
+		// Self-contained: no scripts, no style sheets, images or frames to load.
+		for _, bad := range []string{"<script", `rel="stylesheet"`, "<img", "<iframe", "@import", "url("} {
+			if strings.Contains(page, bad) {
+				t.Errorf("the index page has %q: it must need no other files", bad)
+			}
 		}
 		f, err := os.Open(shot)
 		if err != nil {
