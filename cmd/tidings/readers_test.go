@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -58,6 +59,25 @@ func sortStories(s []story) []story {
 	s = slices.Clone(s)
 	slices.SortFunc(s, func(a, b story) int { return strings.Compare(a.Title+"\x00"+a.Link, b.Title+"\x00"+b.Link) })
 	return s
+}
+
+// storyDiff lists the stories only one of two lists has.
+func storyDiff(got, want []story) string {
+	var b strings.Builder
+	for _, w := range want {
+		if !slices.Contains(got, w) {
+			fmt.Fprintf(&b, "  missing  %q %s\n", w.Title, w.Link)
+		}
+	}
+	for _, g := range got {
+		if !slices.Contains(want, g) {
+			fmt.Fprintf(&b, "  extra    %q %s\n", g.Title, g.Link)
+		}
+	}
+	if b.Len() == 0 {
+		fmt.Fprintf(&b, "  %d stories, want %d (duplicates)\n", len(got), len(want))
+	}
+	return b.String()
 }
 
 // TestReaders serves the demo and has real feed readers read every topic:
@@ -124,7 +144,7 @@ print(json.dumps(out))`
 				got = append(got, story{it[0], it[1]})
 			}
 			if got = sortStories(got); !slices.Equal(got, want[f]) {
-				t.Errorf("%s: feedparser sees\n%q\nwant\n%q", filepath.Base(f), got, want[f])
+				t.Errorf("%s: feedparser differs from the JSON Feed:\n%s", filepath.Base(f), storyDiff(got, want[f]))
 			}
 		}
 	})
@@ -183,7 +203,7 @@ print(json.dumps(out))`
 					got = append(got, story{it.Title, it.URL})
 				}
 				if got = sortStories(got); !slices.Equal(got, want) {
-					t.Errorf("%s: newsboat stored\n%q\nwant\n%q", url, got, want)
+					t.Errorf("%s: newsboat differs from the JSON Feed:\n%s", url, storyDiff(got, want))
 				}
 			}
 		}
