@@ -189,6 +189,8 @@ func runImportOPML(_ context.Context, e *env, o *options) error {
 		existing = cfg.Sources
 	case errors.Is(err, fs.ErrNotExist) && !o.appendTo:
 		// No config yet: print every feed.
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--append adds to a config file, and there is none at %s (give --config FILE, or leave out --append to print the sources)", o.config)
 	default:
 		return configError(e, err)
 	}
