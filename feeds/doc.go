@@ -10,6 +10,8 @@
 // topic feeds.
 //
 // Nothing here reads the clock, so the same items always render to the same
-// bytes and an ETag taken from them is stable. The package imports neither
+// bytes and an ETag taken from them is stable: a topic whose query has an
+// age: term counts from the time given to Selector.At or Topic.MatchAt
+// (only the convenience Topic.Match uses time.Now). The package imports neither
 // the store nor the fetcher: it works on tidings.Item values only.
 package feeds

@@ -115,7 +115,9 @@ a{color:#0645ad}
 ul{padding-left:1.2rem;margin:.5rem 0}
 li{margin:.2rem 0}
 .subscribe a{margin-right:.6rem}
-@media (prefers-color-scheme:dark){body{color:#ddd;background:#111}a{color:#8ab4f8}section{border-color:#333}.meta,.src,footer{color:#999}}
+.copy{font-size:.875rem;margin:.2rem 0}
+code{font:.875rem ui-monospace,monospace;background:#f3f3f3;padding:.1rem .3rem;user-select:all;word-break:break-all}
+@media (prefers-color-scheme:dark){body{color:#ddd;background:#111}a{color:#8ab4f8}section{border-color:#333}code{background:#222}.meta,.src,footer{color:#999}}
 </style>
 </head>
 <body>
@@ -139,6 +141,9 @@ li{margin:.2rem 0}
 </ul>
 {{- end}}
 <p class="subscribe">Subscribe:{{range .Feeds}} <a href="{{.URL}}" type="{{.Type}}">{{.Label}}</a>{{end}}</p>
+{{- with .Feeds}}
+<p class="copy">Paste into your reader: <code>{{(index . 0).URL}}</code></p>
+{{- end}}
 </section>
 {{- else}}
 <p>No topics are configured.</p>

@@ -3,12 +3,14 @@ package feeds
 import (
 	"cmp"
 	"encoding/xml"
-	"github.com/tidings/tidings"
+	"html"
 	"io"
 	"strconv"
 	"time"
 
 	"github.com/gorilla/feeds"
+
+	"github.com/tidings/tidings"
 )
 
 // Namespaces of the RSS extensions Tidings writes.
@@ -100,7 +102,13 @@ func writeRSS(w io.Writer, ch *channel) error {
 }
 
 func newRSSItem(it *item) *rssItem {
+	// The full content goes in content:encoded, where readers look for
+	// it; description holds the summary, or the start of the content as
+	// text, so that readers that show only description show something.
 	description := it.summary
+	if description == "" {
+		description = html.EscapeString(it.summaryText)
+	}
 	if description == "" {
 		description = it.content
 	}

@@ -29,6 +29,7 @@ type Entry struct {
 type Selector struct {
 	t     *Topic
 	limit int
+	now   time.Time
 	items []tidings.Item
 }
 
@@ -42,6 +43,14 @@ func NewSelector(t *Topic, limit int) *Selector {
 	return &Selector{t: t, limit: min(limit, MaxLimit)}
 }
 
+// At sets the time that age: terms count from and returns s. Without it a
+// Selector counts from the zero time, which only matters to topics whose
+// query has an age: term (Topic.Dynamic): the package never reads the clock.
+func (s *Selector) At(now time.Time) *Selector {
+	s.now = now
+	return s
+}
+
 // Add offers the next item of the stream; items the topic does not match are
 // ignored. Add keeps its own copy, so the caller may reuse *it.
 //
@@ -53,7 +62,7 @@ func NewSelector(t *Topic, limit int) *Selector {
 // linear in the topic's matching items; callers cache the rendered bytes. A
 // dedup horizon that allows an early stop is a later optimization.
 func (s *Selector) Add(it *tidings.Item) bool {
-	if !s.t.Match(it) {
+	if !s.t.MatchAt(it, s.now) {
 		return true
 	}
 	c := *it

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/query"
@@ -52,9 +54,20 @@ func Compile(t tidings.Topic, sources []tidings.Source) (*Topic, error) {
 	if t.Name == "" {
 		return nil, ErrNoName
 	}
-	q, err := query.Parse(t.Query)
+	tagsOf := make(map[string][]string, len(sources))
+	for _, s := range sources {
+		if _, dup := tagsOf[s.Name]; !dup {
+			tagsOf[s.Name] = slices.Clone(s.Tags)
+		}
+	}
+	q, err := query.Parse(t.Query, query.WithTags(func(source string) []string { return tagsOf[source] }))
 	if err != nil {
 		return nil, fmt.Errorf("topic %q: %w", t.Name, err)
+	}
+	for _, tag := range q.Tags() {
+		if !knownTag(sources, tag) {
+			return nil, fmt.Errorf("%w %q in the query of topic %q", ErrUnknownTag, tag, t.Name)
+		}
 	}
 	if t.Title == "" {
 		t.Title = t.Name
@@ -106,12 +119,48 @@ func Compile(t tidings.Topic, sources []tidings.Source) (*Topic, error) {
 }
 
 // Match reports whether an item belongs to the topic: its source is allowed
-// and the query matches it.
+// and the query matches it, with age: terms counted from time.Now().
 func (t *Topic) Match(it *tidings.Item) bool {
+	return t.MatchAt(it, time.Now())
+}
+
+// MatchAt is Match with age: terms counted from now.
+func (t *Topic) MatchAt(it *tidings.Item, now time.Time) bool {
 	if t.allowed != nil && !t.allowed[it.Source] {
 		return false
 	}
-	return t.q.Match(it)
+	return t.q.MatchAt(it, now)
+}
+
+// Explain says which terms of the topic's query matched where, for an item
+// the topic holds at now; nil for one it does not hold, or when the topic
+// has no query.
+func (t *Topic) Explain(it *tidings.Item, now time.Time) []query.Hit {
+	if t.allowed != nil && !t.allowed[it.Source] {
+		return nil
+	}
+	return t.q.Explain(it, now)
+}
+
+// Dynamic reports whether the topic's items change with the time alone
+// (its query has an age: term), so that a rendered copy must expire.
+func (t *Topic) Dynamic() bool { return t.q.Dynamic() }
+
+// NormalizedQuery returns the topic's query in normalized form (see
+// query.Query.String).
+func (t *Topic) NormalizedQuery() string { return t.q.String() }
+
+// knownTag reports whether a source carries tag, compared as queries
+// compare words (any case).
+func knownTag(sources []tidings.Source, tag string) bool {
+	for _, s := range sources {
+		for _, st := range s.Tags {
+			if strings.Join(query.Words(st), " ") == tag {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // AllowedSources returns the names of the sources the topic draws from, in

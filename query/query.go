@@ -13,7 +13,9 @@
 // word term matches whole words: mexico finds "México" and "MEXICO'S" (the
 // words mexico, s) but not "Mexicoland". A term that splits into several
 // words (non-tariff, U.S.) is a phrase of those words. A "quoted phrase"
-// matches its words one after another. A word ending in * matches any word
+// matches its words one after another; "quoted words"~N matches them in
+// any order within N words of each other: "trade mexico"~2 finds "Mexico
+// steps up trade" (a proximity term, as in Lucene; N is 1 to 100). A word ending in * matches any word
 // it begins (tariff* finds "tariffs"). Han and kana characters are words of
 // their own, since those scripts put no spaces between words, so 北京
 // matches "我在北京工作".
@@ -31,18 +33,36 @@
 // Without a field a term looks at the title, summary, content and
 // categories. A field prefix, touching its term, narrows that:
 //
-//	title:    the title
-//	content:  the summary and the content (feeds put the body in either)
-//	category: the categories, each on its own (a phrase does not span two)
-//	author:   the authors' names and e-mail addresses
-//	link:     the item's link, as words (link:wsws.org)
-//	source:   the source's name, exactly (source:wsws, source:local-*)
+//	title:     the title
+//	content:   the summary and the content (feeds put the body in either)
+//	category:  the categories, each on its own (a phrase does not span two)
+//	author:    the authors' names and e-mail addresses
+//	link:      the item's link, as words (link:wsws.org)
+//	source:    the source's name, exactly (source:wsws, source:local-*)
+//	tag:       a tag of the item's source (tag:americas); see WithTags
+//	age:       time since publication: age:<7d, age:>12h, age:<=2w
+//	           (units m, h, d, w; a bare span means "<")
+//	published: the publication date, in UTC: published:2026-01-15 (that
+//	           day), published:2026-01 (that month), published:2026,
+//	           published:2026-01-01..2026-02-01 (both days included),
+//	           published:2026-01-01.. or ..2026-02-01 (open ends),
+//	           published:>2026-01-01 (after that day), >=, <, <=
 //
 // A field applies to a parenthesized group too: title:(trade OR tariff).
 // Field names are case-insensitive; an unknown one is an error, so that
-// the language can grow without changing the meaning of old queries. For
-// the same reason tag: and age: fields and /regular expressions/ are
-// reserved: they are errors now.
+// the language can grow without changing the meaning of old queries.
+// Items without a date (rare: the fetcher dates every item) match no
+// age: or published: term. age: counts from the time passed to MatchAt.
+//
+// # Regular expressions
+//
+// A term between slashes is an RE2 regular expression (no backreferences,
+// always linear time): /sheinbaum|amlo/, title:/^breaking\b/. It ignores
+// case. In text fields it sees what word terms see — the words, folded,
+// joined by single spaces, with no punctuation or HTML — so /u s trade/
+// finds "U.S. trade" and /tariff(s|ed)?/ works on "Tariffs". On source: it
+// sees the source's name, on link: the link as given, on tag: each tag.
+// Write \/ for a slash inside one.
 //
 // # Grammar
 //
@@ -50,12 +70,14 @@
 //	or       = and { "OR" and } .
 //	and      = unary { [ "AND" ] unary } .
 //	unary    = { "NOT" | "-" } primary .      (* "-" touches what follows *)
-//	primary  = [ field ":" ] ( "(" or ")" | phrase | word ) .  (* no space after ":" *)
-//	field    = "title" | "content" | "category" | "author" | "link" | "source" .
-//	phrase   = open { any character but a close } close .
+//	primary  = [ field ":" ] ( "(" or ")" | phrase | regex | word ) .  (* no space after ":" *)
+//	field    = "title" | "content" | "category" | "author" | "link" | "source"
+//	         | "tag" | "age" | "published" .   (* age: and published: take one word *)
+//	phrase   = open { any character but a close } close [ "~" digits ] . (* "a b"~3: near *)
 //	open     = '"' | "“" | "”" | "„" .        (* “typographic quotes” work too *)
 //	close    = '"' | "“" | "”" .
-//	word     = wordchar { wordchar } [ "*" ] . (* not starting with "/", reserved *)
+//	regex    = "/" { any character but "/" | "\/" } "/" .
+//	word     = wordchar { wordchar } [ "*" ] . (* not starting with "/" *)
 //	wordchar = any character but space, "(", ")", "*" and open .
 //
 // The empty query, or one of only spaces, matches every item.
@@ -63,7 +85,10 @@ package query
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -73,6 +98,9 @@ import (
 // maxDepth bounds parenthesis nesting, so that hostile or broken input
 // cannot exhaust the stack of the parser or of matching.
 const maxDepth = 100
+
+// maxSlop bounds the N of a proximity term "..."~N.
+const maxSlop = 100
 
 // SyntaxError reports a query that cannot be parsed.
 type SyntaxError struct {
@@ -89,13 +117,15 @@ func (e *SyntaxError) Error() string {
 // from many goroutines at once. The zero Query, like a nil *Query, matches
 // every item.
 type Query struct {
-	root  node // nil matches everything
-	parts part // Doc fields the query reads
+	root    node     // nil matches everything
+	parts   part     // Doc fields the query reads
+	tags    []string // folded tag names that tag: terms name, for checking
+	dynamic bool     // an age: term makes the result depend on the time
 }
 
 // Parse compiles a query. An empty query matches everything. Errors are
 // *SyntaxError.
-func Parse(s string) (*Query, error) {
+func Parse(s string, opts ...Option) (*Query, error) {
 	toks, err := lex(s)
 	if err != nil {
 		return nil, err
@@ -103,7 +133,10 @@ func Parse(s string) (*Query, error) {
 	if len(toks) == 0 {
 		return &Query{}, nil
 	}
-	p := &parser{toks: toks}
+	p := &parser{toks: toks, tags: &tagSet{}}
+	for _, o := range opts {
+		o(p)
+	}
 	if err := p.groupStart(); err != nil {
 		return nil, err
 	}
@@ -115,7 +148,7 @@ func Parse(s string) (*Query, error) {
 		// or() stops only at the end or at a ')' it did not open.
 		return nil, &SyntaxError{t.pos, `unexpected ")"`}
 	}
-	q := &Query{root: root}
+	q := &Query{root: root, tags: p.tagNames, dynamic: p.dynamic}
 	q.parts = root.parts()
 	return q, nil
 }
@@ -138,22 +171,58 @@ func (q *Query) MatchesAll() bool {
 	return q == nil || q.root == nil
 }
 
-// Match reports whether the item matches. It tokenizes the item each call
-// (only the fields the query reads); for many queries over one item use
-// NewDoc once and MatchDoc.
+// Match reports whether the item matches, measuring age: terms from
+// time.Now(). It tokenizes the item each call (only the fields the query
+// reads); for many queries over one item use NewDoc once and MatchDoc.
+// Callers that need a repeatable answer use MatchAt.
 func (q *Query) Match(it *tidings.Item) bool {
-	if q.MatchesAll() {
-		return true
-	}
-	return q.root.match(newDoc(it, q.parts))
+	return q.MatchAt(it, time.Now())
 }
 
-// MatchDoc reports whether the prepared item matches.
-func (q *Query) MatchDoc(d *Doc) bool {
+// MatchAt reports whether the item matches at time now, the time age:
+// terms count from. Nothing else in a query depends on the time.
+func (q *Query) MatchAt(it *tidings.Item, now time.Time) bool {
 	if q.MatchesAll() {
 		return true
 	}
+	d := newDoc(it, q.parts)
+	d.now = now
 	return q.root.match(d)
+}
+
+// MatchDoc reports whether the prepared item matches, measuring age:
+// terms from time.Now().
+func (q *Query) MatchDoc(d *Doc) bool {
+	return q.MatchDocAt(d, time.Now())
+}
+
+// MatchDocAt reports whether the prepared item matches at time now.
+func (q *Query) MatchDocAt(d *Doc, now time.Time) bool {
+	if q.MatchesAll() {
+		return true
+	}
+	if q.dynamic {
+		// A Doc may be shared between goroutines: never write to it.
+		dd := *d
+		dd.now = now
+		d = &dd
+	}
+	return q.root.match(d)
+}
+
+// Dynamic reports whether the query has an age: term, so that which items
+// it matches changes with the time even when the items do not: a cache of
+// its results must expire.
+func (q *Query) Dynamic() bool { return q != nil && q.dynamic }
+
+// Tags returns the tag names (folded: lower case, words joined by spaces)
+// that the query's tag: terms name, without prefixes, so that a caller
+// can reject names no source carries. It is nil when there are none.
+func (q *Query) Tags() []string {
+	if q == nil {
+		return nil
+	}
+	return slices.Clone(q.tags)
 }
 
 // Precedence levels, for printing parentheses only where needed.
@@ -168,6 +237,8 @@ type node interface {
 	match(d *Doc) bool
 	format(b *strings.Builder, prec int)
 	parts() part
+	// hits appends where the terms that make d match matched.
+	hits(d *Doc, out []Hit) []Hit
 }
 
 type orNode []node
@@ -189,6 +260,8 @@ func (n orNode) format(b *strings.Builder, prec int) {
 
 func (n orNode) parts() part { return listParts(n) }
 
+func (n orNode) hits(d *Doc, out []Hit) []Hit { return listHits(n, d, out) }
+
 type andNode []node
 
 func (n andNode) match(d *Doc) bool {
@@ -205,6 +278,8 @@ func (n andNode) format(b *strings.Builder, prec int) {
 }
 
 func (n andNode) parts() part { return listParts(n) }
+
+func (n andNode) hits(d *Doc, out []Hit) []Hit { return listHits(n, d, out) }
 
 // formatList writes list joined by sep, in parentheses if the context's
 // precedence prec is higher than the list's own.
@@ -242,6 +317,9 @@ func (n notNode) format(b *strings.Builder, _ int) {
 
 func (n notNode) parts() part { return n.x.parts() }
 
+// hits reports nothing: what makes a NOT match is an absence.
+func (n notNode) hits(_ *Doc, out []Hit) []Hit { return out }
+
 // field says where a term looks.
 type field uint8
 
@@ -253,32 +331,37 @@ const (
 	fieldAuthor
 	fieldLink
 	fieldSource
+	fieldTag
+	fieldAge
+	fieldPublished
 )
 
 // fields maps the field names of the language to fields.
 var fields = map[string]field{
-	"title":    fieldTitle,
-	"content":  fieldContent,
-	"category": fieldCategory,
-	"author":   fieldAuthor,
-	"link":     fieldLink,
-	"source":   fieldSource,
+	"title":     fieldTitle,
+	"content":   fieldContent,
+	"category":  fieldCategory,
+	"author":    fieldAuthor,
+	"link":      fieldLink,
+	"source":    fieldSource,
+	"tag":       fieldTag,
+	"age":       fieldAge,
+	"published": fieldPublished,
 }
 
-// reservedFields are planned fields; using one is an error until they
-// exist, so that adding them changes no valid query's meaning.
-var reservedFields = map[string]string{
-	"tag": `field "tag:" is not supported; use the topic's tags`,
-	"age": `field "age:" is not supported yet`,
-}
+// fieldList names the fields in error messages.
+const fieldList = "title, content, category, author, link, source, tag, age, published"
 
 var fieldNames = [...]string{
-	fieldTitle:    "title",
-	fieldContent:  "content",
-	fieldCategory: "category",
-	fieldAuthor:   "author",
-	fieldLink:     "link",
-	fieldSource:   "source",
+	fieldTitle:     "title",
+	fieldContent:   "content",
+	fieldCategory:  "category",
+	fieldAuthor:    "author",
+	fieldLink:      "link",
+	fieldSource:    "source",
+	fieldTag:       "tag",
+	fieldAge:       "age",
+	fieldPublished: "published",
 }
 
 // term matches a word, a phrase or a word prefix in one field.
@@ -287,7 +370,11 @@ type term struct {
 	words  []string // folded, at least one
 	hashes []uint64 // hashWord of the words that must occur whole
 	prefix bool     // the last word matches any word it begins
-	joined string   // words joined by spaces, for source:
+	joined string   // words joined by spaces, for source: and tag:
+	tags   *tagSet  // for tag: terms, the sources' tags
+	// slop > 0 makes a phrase a proximity term ("latin america"~3): its
+	// words in any order within len(words)+slop consecutive words.
+	slop int
 }
 
 func (t *term) parts() part {
@@ -302,14 +389,14 @@ func (t *term) parts() part {
 		return partAuthors
 	case fieldLink:
 		return partLink
-	case fieldSource:
+	case fieldSource, fieldTag:
 		return partSource
 	}
 	return partTitle | partSummary | partContent | partCategories
 }
 
 func (t *term) match(d *Doc) bool {
-	if d.seen != nil && t.field != fieldSource {
+	if d.seen != nil && t.field != fieldSource && t.field != fieldTag {
 		for _, h := range t.hashes {
 			if !d.seen.has(h) {
 				return false
@@ -328,17 +415,36 @@ func (t *term) match(d *Doc) bool {
 	case fieldLink:
 		return t.in(d, iLink)
 	case fieldSource:
-		if t.prefix {
-			return strings.HasPrefix(d.source, t.joined)
-		}
-		return d.source == t.joined
+		return t.name(d.source)
+	case fieldTag:
+		return slices.ContainsFunc(t.tags.of(d.rawSource), t.name)
 	}
 	return t.in(d, iTitle) || t.in(d, iSummary) || t.in(d, iContent) || t.in(d, iCategories)
+}
+
+// name reports whether a folded name (a source's, a tag) is the term's,
+// or begins with it for a prefix term.
+func (t *term) name(s string) bool {
+	if t.prefix {
+		return strings.HasPrefix(s, t.joined)
+	}
+	return s == t.joined
 }
 
 // in reports whether the term's words occur one after another in part p
 // of d.
 func (t *term) in(d *Doc, p int) bool {
+	i, _ := t.find(d, p)
+	return i >= 0
+}
+
+// find returns the index in part p of d of the first word where the
+// term's words occur one after another (or, for a proximity term, near
+// each other), and how many words the match spans; -1 if they do not.
+func (t *term) find(d *Doc, p int) (int, int) {
+	if t.slop > 0 {
+		return t.findNear(d, p)
+	}
 	ws := d.words(p)
 	n := len(t.words)
 	first := t.words[0]
@@ -353,10 +459,46 @@ func (t *term) in(d *Doc, p int) bool {
 			continue
 		}
 		if t.rest(d, ws[i+1:i+n]) {
-			return true
+			return i, n
 		}
 	}
-	return false
+	return -1, 0
+}
+
+// findNear finds the first window of len(t.words)+t.slop words, not
+// crossing a gap, that holds every word of the term (as often as the term
+// has it) and starts with one of them; it returns the start and the length
+// up to the last word needed.
+func (t *term) findNear(d *Doc, p int) (int, int) {
+	ws := d.words(p)
+	width := len(t.words) + t.slop
+	used := make([]bool, len(t.words))
+	for i := range ws {
+		if !slices.Contains(t.words, d.text[ws[i].lo:ws[i].hi]) {
+			continue
+		}
+		clear(used)
+		left, end := len(t.words), i
+		for j := i; j < len(ws) && j < i+width && left > 0; j++ {
+			sp := ws[j]
+			if sp.lo == sp.hi {
+				break // a gap: categories and authors do not run together
+			}
+			w := d.text[sp.lo:sp.hi]
+			for k, tw := range t.words {
+				if !used[k] && tw == w {
+					used[k] = true
+					left--
+					end = j
+					break
+				}
+			}
+		}
+		if left == 0 {
+			return i, end - i + 1
+		}
+	}
+	return -1, 0
 }
 
 // rest reports whether the words at ws equal the term's words after the
@@ -393,6 +535,10 @@ func (t *term) format(b *strings.Builder, _ int) {
 		b.WriteByte('"')
 		b.WriteString(t.joined)
 		b.WriteByte('"')
+		if t.slop > 0 {
+			b.WriteByte('~')
+			b.WriteString(strconv.Itoa(t.slop))
+		}
 	}
 }
 
@@ -408,12 +554,14 @@ const (
 	tokOr
 	tokNot
 	tokMinus
+	tokRegex // a /regular expression/; text is between the slashes, \/ unescaped
 )
 
 type token struct {
 	kind int
 	text string
 	pos  int // 1-based column in runes
+	slop int // for a phrase: the N of "..."~N
 }
 
 // opName names an operator token in messages.
@@ -440,6 +588,12 @@ func isClosingQuote(r rune) bool {
 // ends reports whether r ends a bare word.
 func ends(r rune) bool {
 	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuote(r)
+}
+
+// endsAt reports whether the rune at the start of s ends a bare word.
+func endsAt(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return ends(r)
 }
 
 // lex splits a query into tokens.
@@ -480,6 +634,15 @@ func lex(s string) ([]token, error) {
 			i += n
 			col += cols
 			continue
+		case r == '/':
+			tok, n, cols, err := lexRegex(s[i:], start)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, tok)
+			i += n
+			col += cols
+			continue
 		case r == '-':
 			if after, _ := next(i + size); after < 0 || unicode.IsSpace(after) || after == ')' {
 				return nil, &SyntaxError{start, `"-" needs a term right after it`}
@@ -499,12 +662,8 @@ func lex(s string) ([]token, error) {
 			name := strings.ToLower(s[i:j])
 			f, ok := fields[name]
 			if !ok {
-				if msg, ok := reservedFields[name]; ok {
-					return nil, &SyntaxError{start, msg}
-				}
 				return nil, &SyntaxError{start, fmt.Sprintf(
-					"unknown field %q (fields are title, content, category, author, link, source; quote text that has a colon)",
-					s[i:j+1])}
+					"unknown field %q (fields are %s; quote text that has a colon)", s[i:j+1], fieldList)}
 			}
 			written := s[i : j+1]
 			toks = append(toks, token{kind: tokField, text: fieldNames[f], pos: start})
@@ -514,7 +673,7 @@ func lex(s string) ([]token, error) {
 			switch {
 			case after < 0 || unicode.IsSpace(after) || after == ')':
 				return nil, &SyntaxError{start, fmt.Sprintf("%q needs a term right after it", written)}
-			case after == '-':
+			case after == '-' && f != fieldPublished:
 				return nil, &SyntaxError{col, fmt.Sprintf(`"-" goes before the field: -%s:...`, name)}
 			case after == '(':
 				toks = append(toks, token{kind: tokLParen, pos: col})
@@ -523,6 +682,15 @@ func lex(s string) ([]token, error) {
 				continue
 			case isQuote(after):
 				tok, n, cols, err := lexPhrase(s[i:], col)
+				if err != nil {
+					return nil, err
+				}
+				toks = append(toks, tok)
+				i += n
+				col += cols
+				continue
+			case after == '/':
+				tok, n, cols, err := lexRegex(s[i:], col)
 				if err != nil {
 					return nil, err
 				}
@@ -577,7 +745,23 @@ func lexPhrase(s string, pos int) (token, int, int, error) {
 	for i, r := range s[q:] {
 		cols++
 		if isClosingQuote(r) {
-			return token{kind: tokPhrase, text: s[q : q+i], pos: pos}, q + i + utf8.RuneLen(r), cols, nil
+			tok := token{kind: tokPhrase, text: s[q : q+i], pos: pos}
+			n := q + i + utf8.RuneLen(r)
+			if n < len(s) && s[n] == '~' {
+				// "latin america"~3: a proximity term.
+				j := n + 1
+				for j < len(s) && j < n+4 && '0' <= s[j] && s[j] <= '9' {
+					j++
+				}
+				slop, err := strconv.Atoi(s[n+1 : j])
+				if err != nil || slop < 1 || slop > maxSlop || (j < len(s) && !endsAt(s[j:])) {
+					return token{}, 0, 0, &SyntaxError{pos + cols, fmt.Sprintf(`"~" after a phrase takes a number of words from 1 to %d ("latin america"~3)`, maxSlop)}
+				}
+				tok.slop = slop
+				cols += j - n
+				n = j
+			}
+			return tok, n, cols, nil
 		}
 	}
 	return token{}, 0, 0, &SyntaxError{pos, "unterminated quote"}
@@ -588,6 +772,10 @@ type parser struct {
 	toks  []token
 	i     int
 	depth int
+
+	tags     *tagSet  // shared by the tag: terms
+	tagNames []string // the names tag: terms give, folded, each once
+	dynamic  bool     // an age: term was parsed
 }
 
 func (p *parser) peek() token {
@@ -616,7 +804,7 @@ func (p *parser) end() int {
 // startsTerm reports whether the next token can begin an operand.
 func (p *parser) startsTerm() bool {
 	switch p.peek().kind {
-	case tokWord, tokPhrase, tokField, tokLParen, tokNot, tokMinus:
+	case tokWord, tokPhrase, tokField, tokLParen, tokNot, tokMinus, tokRegex:
 		return true
 	}
 	return false
@@ -744,6 +932,9 @@ func (p *parser) primary(f field) (node, error) {
 		f = fields[t.text]
 		t = p.next() // lex put the field's term right after it
 	}
+	if f == fieldAge || f == fieldPublished {
+		return p.dateTerm(t, f)
+	}
 	switch t.kind {
 	case tokLParen:
 		p.depth++
@@ -771,9 +962,19 @@ func (p *parser) primary(f field) (node, error) {
 		if len(words) == 0 {
 			return nil, &SyntaxError{t.pos, "quotes hold no letters or digits"}
 		}
-		return newTerm(f, words, false), nil
+		n := newTerm(f, words, false)
+		if len(words) > 1 {
+			n.slop = t.slop
+		}
+		return p.tagged(n), nil
 	case tokWord:
-		return wordTerm(t, f)
+		n, err := wordTerm(t, f)
+		if err != nil {
+			return nil, err
+		}
+		return p.tagged(n), nil
+	case tokRegex:
+		return p.regexTerm(t, f)
 	}
 	// startsTerm and groupStart let nothing else through.
 	return nil, &SyntaxError{t.pos, "expected a term"}
@@ -781,11 +982,8 @@ func (p *parser) primary(f field) (node, error) {
 
 // wordTerm compiles a bare word: a word, a phrase (non-tariff) or, with a
 // trailing '*', a prefix.
-func wordTerm(t token, f field) (node, error) {
+func wordTerm(t token, f field) (*term, error) {
 	text := t.text
-	if strings.HasPrefix(text, "/") {
-		return nil, &SyntaxError{t.pos, "regular expressions are not supported yet; quote text that starts with /"}
-	}
 	prefix := false
 	if star := strings.IndexByte(text, '*'); star >= 0 {
 		pos := t.pos + utf8.RuneCountInString(text[:star])

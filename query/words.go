@@ -3,6 +3,7 @@ package query
 import (
 	"html"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -43,6 +44,11 @@ type Doc struct {
 	// it saves.
 	seen   *bloom
 	source string // the folded words of the source slug, joined by spaces
+
+	rawSource string    // the source slug as stored, for tag: lookups
+	link      string    // the item's link as stored, for link:/regex/
+	published time.Time // Published, else FirstSeen, for age: and published:
+	now       time.Time // what age: counts from; set per match, never in a shared Doc
 }
 
 // slice is a range of Doc.spans.
@@ -129,6 +135,10 @@ func newDoc(it *tidings.Item, parts part) *Doc {
 	d := &Doc{}
 	if it == nil {
 		return d
+	}
+	d.rawSource, d.link, d.published = it.Source, it.Link, it.Published
+	if d.published.IsZero() {
+		d.published = it.FirstSeen
 	}
 	size := 0
 	if parts&partTitle != 0 {

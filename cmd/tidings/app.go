@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
 	"github.com/tidings/tidings/feeds"
-	"github.com/tidings/tidings/query"
 	"github.com/tidings/tidings/storage"
 )
 
@@ -46,10 +44,8 @@ func loadSetup(path string) (*setup, error) {
 	for i, t := range cfg.Topics {
 		ct, err := feeds.Compile(t, cfg.Sources)
 		if err != nil {
-			var se *query.SyntaxError
-			if errors.As(err, &se) {
-				err = se
-			}
+			// The message names the topic and the column:
+			// topics[0].query: topic "mexico": query: unexpected ")" at column 17.
 			errs = append(errs, cfg.QueryError(i, err))
 			continue
 		}
@@ -81,6 +77,7 @@ func openStore(cfg *config.Config, readOnly bool) (*storage.Store, error) {
 type publisher struct {
 	store *storage.Store
 	log   *slog.Logger
+	now   func() time.Time // the clock of age: queries
 
 	mu     sync.Mutex // guards everything below; held while rendering, so one render per miss
 	setup  *setup
@@ -101,10 +98,19 @@ type rendered struct {
 	etag         string // strong, quoted
 	lastModified time.Time
 	contentType  string
+	// expires is when a document of a topic with an age: query must be
+	// rendered again although neither store nor config changed; zero
+	// for documents that depend on those alone.
+	expires time.Time
 }
 
+// dynamicTTL is how long a document listing an age: topic is served from
+// the cache: age: counts in minutes at the finest, and a re-render that
+// changes nothing keeps the ETag, so readers see no difference.
+const dynamicTTL = time.Minute
+
 func newPublisher(st *storage.Store, s *setup, log *slog.Logger) *publisher {
-	return &publisher{store: st, setup: s, log: log, cache: map[cacheKey]*rendered{}}
+	return &publisher{store: st, setup: s, log: log, now: time.Now, cache: map[cacheKey]*rendered{}}
 }
 
 // swap installs a new setup; cached documents are dropped.
@@ -130,12 +136,12 @@ func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx con
 		p.cache = map[cacheKey]*rendered{}
 		p.gen = g
 	}
-	if r, ok := p.cache[key]; ok {
+	if r, ok := p.cache[key]; ok && (r.expires.IsZero() || p.now().Before(r.expires)) {
 		return r, nil
 	}
 	r, err := build(ctx, p.setup)
-	if err != nil {
-		return nil, err
+	if err != nil || r == nil { // nil: no such page, nothing to cache
+		return r, err
 	}
 	p.cache[key] = r
 	return r, nil
@@ -162,7 +168,11 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 		if err := feeds.Render(&buf, t, entries, f, p.meta(ctx, s)); err != nil {
 			return nil, fmt.Errorf("render topic %q: %w", name, err)
 		}
-		return newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries)), nil
+		r := newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries))
+		if t.Dynamic() {
+			r.expires = p.now().Add(dynamicTTL)
+		}
+		return r, nil
 	})
 	if missing {
 		return nil, nil
@@ -191,7 +201,13 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 		if err := feeds.WriteIndex(&buf, sums, p.meta(ctx, s)); err != nil {
 			return nil, fmt.Errorf("render index page: %w", err)
 		}
-		return newRendered(buf.Bytes(), "text/html; charset=utf-8", newest), nil
+		r := newRendered(buf.Bytes(), "text/html; charset=utf-8", newest)
+		for _, t := range s.topics {
+			if t.Dynamic() {
+				r.expires = p.now().Add(dynamicTTL)
+			}
+		}
+		return r, nil
 	})
 }
 
@@ -210,7 +226,7 @@ func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 // each once; count is how many stories the topic holds in all. Items of
 // sources no longer configured are not published.
 func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
-	sel := feeds.NewSelector(t, limit)
+	sel := feeds.NewSelector(t, limit).At(p.now())
 	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
 			return true

@@ -483,7 +483,7 @@ func TestCheckReportsFileAndLine(t *testing.T) {
 	path := filepath.Join(dir, "bad.yaml")
 	for cfg, want := range map[string]string{
 		"fetch:\n  interval: 5 minutes\n":                                     path + ":2: fetch.interval: invalid duration",
-		"sources: []\ntopics:\n  - name: x\n    query: 'mexico AND (trade'\n": path + ":4: topics[0].query: query: unclosed \"(\" at column 12",
+		"sources: []\ntopics:\n  - name: x\n    query: 'mexico AND (trade'\n": path + ":4: topics[0].query: topic \"x\": query: unclosed \"(\" at column 12",
 		"storage:\n  pathh: x\n":                                              path + ":2: storage.pathh: unknown key",
 	} {
 		os.WriteFile(path, []byte(cfg), 0o644)

@@ -54,6 +54,8 @@ type options struct {
 	logLevel  string
 	logFormat string
 	grace     time.Duration
+	query     string // match --query
+	appendTo  bool   // import-opml --append
 
 	args []string // positional arguments
 }
@@ -123,6 +125,23 @@ var commands = []*command{
 			fs.StringVar(&o.format, "format", "table", "output: table or json")
 		},
 		run: runStatus,
+	},
+	{
+		name: "match", args: "[TOPIC]", summary: "show which stored items a topic (or --query) matches, and which term matched where",
+		example: "tidings match mexico   or   tidings match --query 'title:sheinbaum OR /amlo|obrador/'",
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.StringVar(&o.query, "query", "", "try this query instead of the topic's (with TOPIC: within the topic's sources and tags)")
+			fs.IntVar(&o.limit, "limit", 20, "items to show")
+		},
+		run: runMatch, nargs: [2]int{0, 1},
+	},
+	{
+		name: "import-opml", args: "FILE", summary: "turn a feed reader's OPML export into sources: YAML (folders become tags)",
+		example: "tidings import-opml feeds.opml --append --config tidings.yaml",
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.BoolVar(&o.appendTo, "append", false, "add the new sources to the config file instead of printing them")
+		},
+		run: runImportOPML, nargs: [2]int{1, 1},
 	},
 	{
 		name: "health", summary: "probe the running daemon's /healthz; exit 0 if it answers 200",

@@ -61,6 +61,8 @@ func (s *server) routes() http.Handler {
 		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	})))
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
+	mux.Handle("GET /admin/match", s.admin(http.HandlerFunc(s.handleMatch)))
+	mux.Handle("GET /topics/{name}/preview", s.admin(http.HandlerFunc(s.handlePreview)))
 	return mux
 }
 
