@@ -137,6 +137,7 @@ func (f *Fetcher) newRequest(ctx context.Context, src tidings.Source, prev tidin
 func (f *Fetcher) readResponse(resp *http.Response, out *response) error {
 	out.contentType = resp.Header.Get("Content-Type")
 	out.etag = resp.Header.Get("ETag")
+	out.links = resp.Header.Values("Link")
 	out.lastModified = resp.Header.Get("Last-Modified")
 	switch {
 	case resp.StatusCode == http.StatusNotModified:

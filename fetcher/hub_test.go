@@ -1,8 +1,13 @@
 package fetcher
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/tidings/tidings"
 )
 
 func TestDiscoverHub(t *testing.T) {
@@ -44,5 +49,22 @@ func TestDiscoverHub(t *testing.T) {
 				t.Errorf("got hub %q self %q, want %q %q", hub, self, tc.wantHub, tc.wantSelf)
 			}
 		})
+	}
+}
+
+func TestPollReportsHub(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/atom+xml")
+		w.Header().Add("Link", `<https://hub.example/>; rel="hub"`)
+		io.WriteString(w, `<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><id>urn:x</id><link rel="self" href="/feed"/>`+
+			`<entry><title>a</title><id>urn:a</id><link href="https://a.example/a"/></entry></feed>`)
+	}))
+	defer srv.Close()
+	res, err := newTestFetcher(t, Options{}).Poll(context.Background(), source(srv.URL+"/feed"), tidings.SourceState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Hub != "https://hub.example/" || res.Self != srv.URL+"/feed" {
+		t.Errorf("hub %q self %q", res.Hub, res.Self)
 	}
 }
