@@ -50,6 +50,9 @@ type HubOptions struct {
 	// Save, if set, is called with every subscription after each change,
 	// so subscriptions survive a restart. Its error is kept in LastError.
 	Save func([]Subscription) error
+	// OnVerified, if set, is called (outside the hub's lock) after a
+	// subscription is verified, e.g. to note the feed's current version.
+	OnVerified func(Subscription)
 	// Now is the clock (time.Now).
 	Now func() time.Time
 }
@@ -294,6 +297,9 @@ func (h *Hub) verifyIntent(ctx context.Context, mode string, s Subscription, lea
 	}
 	h.saveLocked()
 	h.mu.Unlock()
+	if mode == "subscribe" && h.opts.OnVerified != nil {
+		h.opts.OnVerified(s)
+	}
 }
 
 func (h *Hub) saveLocked() {

@@ -22,6 +22,7 @@ type pollResult struct {
 	saved       storage.Saved
 	items       int
 	bytes       int64
+	hub, self   string // the WebSub hub and self URL the feed advertises
 	duration    time.Duration
 	err         error // the source's own failure (kept in its state)
 }
@@ -42,6 +43,7 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		return r, ctx.Err()
 	}
 	r.err, r.notModified, r.items, r.bytes = ferr, res.NotModified, len(res.Items), res.Bytes
+	r.hub, r.self = res.Hub, res.Self
 	items := res.Items
 	if ferr != nil || res.NotModified {
 		items = nil // nil tells the store this is no full listing: tombstones stay
@@ -76,7 +78,10 @@ type poller struct {
 	fetcher *fetcher.Fetcher
 	store   *storage.Store
 	log     *slog.Logger
-	onPoll  func(pollResult) // optional, for metrics
+	onPoll  func(context.Context, tidings.Source, pollResult) // optional, for metrics and pushes
+	// minWait, if set, is the least a source waits between polls (a source
+	// that pushes to us is polled only as a safety net).
+	minWait func(source string) time.Duration
 
 	ctx     context.Context // parent of every source loop
 	mu      sync.Mutex
@@ -154,13 +159,16 @@ func (p *poller) loop(ctx context.Context, src tidings.Source) {
 		} else {
 			logPoll(p.log, r)
 			if p.onPoll != nil {
-				p.onPoll(r)
+				p.onPoll(ctx, src, r)
 			}
 		}
 		st, _, err := p.store.SourceState(ctx, src.Name)
 		wait := time.Minute // the store failed: retry soon
 		if err == nil && !st.NextPoll.IsZero() {
 			wait = max(time.Until(st.NextPoll), time.Second)
+		}
+		if p.minWait != nil {
+			wait = max(wait, p.minWait(src.Name))
 		}
 		timer.Reset(wait)
 	}

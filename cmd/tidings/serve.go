@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
 	"github.com/tidings/tidings/fetcher"
 	"github.com/tidings/tidings/storage"
@@ -73,7 +74,11 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	}
 	pub := newPublisher(st, s, log)
 	m := newMetrics(st)
-	srv := &server{pub: pub, store: st, log: log, metrics: m}
+	f := newFetcher(cfg)
+	ps := newPush(cfg, pub, st, f, log)
+	defer ps.close()
+	pub.hub = ps.hubURL
+	srv := &server{pub: pub, store: st, log: log, metrics: m, push: ps}
 	srv.adminToken = func() string { return pub.current().cfg.Server.AdminToken }
 	srv.ready.Store(true)
 	httpSrv := &http.Server{
@@ -91,9 +96,17 @@ func runServe(ctx context.Context, e *env, o *options) error {
 
 	pollCtx, stopPolls := context.WithCancel(context.Background())
 	defer stopPolls()
-	p := newPoller(pollCtx, newFetcher(cfg), st, log)
-	p.onPoll = m.observe
+	p := newPoller(pollCtx, f, st, log)
+	p.onPoll = func(ctx context.Context, src tidings.Source, r pollResult) {
+		m.observe(r)
+		if r.saved.New+r.saved.Updated > 0 {
+			ps.notify()
+		}
+		ps.afterPoll(ctx, src, r.hub, r.self)
+	}
+	p.minWait = ps.minInterval
 	p.update(cfg.Sources)
+	go ps.run(pollCtx)
 	go pruneLoop(pollCtx, st, log)
 
 	hup := make(chan os.Signal, 1)
@@ -121,6 +134,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		m.reloadOK.Set(1)
 		pub.swap(next)
 		p.update(next.cfg.Sources)
+		ps.removed(ctx, next.sources)
 		log.Info("config reloaded", "trigger", why, "sources", len(next.cfg.Sources), "topics", len(next.topics))
 	}
 

@@ -29,6 +29,7 @@ type server struct {
 	ready      atomic.Bool
 	reloadErr  atomic.Pointer[string] // the last reload's error, nil if it succeeded
 	adminToken func() string
+	push       *push // WebSub; nil in tests that do without
 }
 
 func (s *server) routes() http.Handler {
@@ -43,6 +44,9 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.admin(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
+	if s.push != nil {
+		s.push.routes(mux)
+	}
 	return mux
 }
 
@@ -91,6 +95,12 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 	if err == nil && doc == nil {
 		http.Error(w, "no topic named "+strconv.Quote(name), http.StatusNotFound)
 		return
+	}
+	if s.push != nil {
+		// WebSub discovery: the hub and the canonical topic URL (§4).
+		for _, l := range s.push.links(feeds.FeedURL(s.pub.current().cfg.Server.BaseURL, name, f)) {
+			w.Header().Add("Link", l)
+		}
 	}
 	s.serve(w, r, doc, err, f.Ext())
 }
