@@ -6,12 +6,16 @@
 #     --build-arg VERSION=$(git describe --tags --always) \
 #     --build-arg COMMIT=$(git rev-parse --short HEAD) \
 #     --build-arg DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ) .
-#   docker run -d --name tidings -p 127.0.0.1:8080:8080 -v tidings-data:/data \
-#     -e TIDINGS_ADMIN_TOKEN=change-me tidings
+#   docker run -d --name tidings --stop-timeout 30 -p 127.0.0.1:8080:8080 \
+#     -v tidings-data:/data -e TIDINGS_ADMIN_TOKEN=change-me tidings
+#
+# (`make docker` runs that build. --stop-timeout: a clean stop waits up to
+# `serve --grace`, 10s, for polls in flight; Docker's default is also 10s.)
 #
 # The default config is deploy/docker/tidings.yaml; mount your own on
 # /etc/tidings/tidings.yaml (or a folder on /etc/tidings) to change it.
 
+# GO_VERSION is the Go release the binary is built with (go.mod needs 1.26).
 ARG GO_VERSION=1.26
 
 FROM golang:${GO_VERSION}-bookworm AS build

@@ -79,6 +79,7 @@ type Storage struct {
 type Server struct {
 	Listen      string // default "127.0.0.1:8080"
 	BaseURL     string // absolute http(s) URL without trailing slash; default "http://" + Listen (an unspecified host becomes localhost)
+	AdminListen string // optional HOST:PORT; when set, admin endpoints are served only there, not on Listen
 	AdminToken  string // optional; empty leaves the admin endpoints unguarded
 	WatchConfig bool   // default true
 }

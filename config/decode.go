@@ -25,7 +25,7 @@ import (
 var (
 	topKeys     = []string{"storage", "server", "fetch", "sources", "topics", "websub"}
 	storageKeys = []string{"path", "retention", "max_items_per_source"}
-	serverKeys  = []string{"listen", "base_url", "admin_token", "watch_config"}
+	serverKeys  = []string{"listen", "admin_listen", "base_url", "admin_token", "watch_config"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body", "user_agent"}
 	sourceKeys  = []string{"name", "url", "title", "tags", "interval", "headers", "timezone"}
 	topicKeys   = []string{"name", "title", "description", "query", "tags", "sources", "limit"}
@@ -687,6 +687,7 @@ func (d *decoder) resolve(p string) string {
 // for the default base URL.
 func (d *decoder) server(n *yaml.Node, s *Server) (baseURLSet, listenOK bool) {
 	listenOK = true
+	var adminNode *yaml.Node
 	d.fields(n, "server", serverKeys, func(key string, v *yaml.Node) {
 		k := "server." + key
 		switch key {
@@ -701,6 +702,14 @@ func (d *decoder) server(n *yaml.Node, s *Server) (baseURLSet, listenOK bool) {
 			listenOK = ok
 			if ok {
 				s.Listen = l
+			}
+		case "admin_listen":
+			if l, ok := d.strEnv(v, k, true); ok && l != "" {
+				if err := checkListen(l); err != nil {
+					d.errorf(v, k, "%v", err)
+					return
+				}
+				s.AdminListen, adminNode = l, v
 			}
 		case "base_url":
 			baseURLSet = true
@@ -722,6 +731,9 @@ func (d *decoder) server(n *yaml.Node, s *Server) (baseURLSet, listenOK bool) {
 			}
 		}
 	})
+	if adminNode != nil && s.AdminListen == s.Listen {
+		d.errorf(adminNode, "server.admin_listen", "%s is server.listen too: give the admin endpoints another port, or leave admin_listen out to serve them on listen", s.AdminListen)
+	}
 	return baseURLSet, listenOK
 }
 

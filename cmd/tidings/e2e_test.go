@@ -33,7 +33,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "tidings")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	// Built as the Dockerfile and the Makefile build it (TestStaticBuild checks the result).
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", e2eLdflags, "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build tidings: %v\n%s", err, out)
 		os.Exit(1)
@@ -68,11 +71,11 @@ type daemon struct {
 	done   chan error
 }
 
-// startDaemon starts `tidings serve` and waits until /readyz answers.
-func startDaemon(t *testing.T, cfgPath, base string) *daemon {
+// startDaemon starts `tidings serve` with extra flags and waits until /readyz answers.
+func startDaemon(t *testing.T, cfgPath, base string, flags ...string) *daemon {
 	t.Helper()
 	d := &daemon{base: base, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(binary, "serve", "--config", cfgPath, "--log-level", "debug")
+	d.cmd = exec.Command(binary, append([]string{"serve", "--config", cfgPath, "--log-level", "debug"}, flags...)...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start serve: %v", err)

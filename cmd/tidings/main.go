@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // source timezones work on machines without zoneinfo (distroless)
 
 	"github.com/tidings/tidings"
@@ -52,6 +53,7 @@ type options struct {
 	out       string
 	logLevel  string
 	logFormat string
+	grace     time.Duration
 
 	args []string // positional arguments
 }
@@ -78,6 +80,7 @@ var commands = []*command{
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 			fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+			fs.DurationVar(&o.grace, "grace", defaultGrace, "on SIGTERM, how long to wait for requests and polls in flight before cancelling them")
 		},
 		run: runServe,
 	},

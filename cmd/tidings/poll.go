@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ type pollResult struct {
 	items       int
 	bytes       int64
 	hub, self   string // the WebSub hub and self URL the feed advertises
+	movedTo     string // new URL after a permanent redirect in this poll
 	duration    time.Duration
 	err         error // the source's own failure (kept in its state)
 }
@@ -42,7 +44,7 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		// Shutting down: a cancelled fetch says nothing about the source.
 		return r, ctx.Err()
 	}
-	r.err, r.notModified, r.items, r.bytes = ferr, res.NotModified, len(res.Items), res.Bytes
+	r.err, r.notModified, r.items, r.bytes, r.movedTo = ferr, res.NotModified, len(res.Items), res.Bytes, res.MovedTo
 	r.hub, r.self = res.Hub, res.Self
 	items := res.Items
 	if ferr != nil || res.NotModified {
@@ -59,9 +61,13 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 	return r, nil
 }
 
-// logPoll writes one line about a finished poll.
-func logPoll(log *slog.Logger, r pollResult) {
-	attrs := []any{"source", r.source, "duration", r.duration.Round(time.Millisecond)}
+// logPoll writes one line about a finished poll, and one more when the
+// feed has moved for good, so the operator can update the config.
+func logPoll(log *slog.Logger, src tidings.Source, r pollResult) {
+	attrs := []any{"source", r.source, "feed_url", src.URL, "duration", r.duration.Round(time.Millisecond)}
+	if r.movedTo != "" {
+		log.Warn("feed moved permanently; polling the new URL (update the config to match)", "source", r.source, "feed_url", src.URL, "moved_to", r.movedTo)
+	}
 	switch {
 	case r.err != nil:
 		log.Warn("poll failed", append(attrs, "err", r.err)...)
@@ -74,8 +80,12 @@ func logPoll(log *slog.Logger, r pollResult) {
 
 // poller runs one goroutine per source that sleeps until the source is due,
 // polls it and stores the result. The fetcher bounds how many run at once.
+//
+// Two contexts govern it, so that a shutdown can stop scheduling at once
+// yet let the polls under way finish within a grace period: when ctx ends
+// no new poll starts; when abort ends the polls in flight are cancelled.
 type poller struct {
-	fetcher *fetcher.Fetcher
+	fetcher *fetcher.Fetcher // guarded by mu: a reload may replace it
 	store   *storage.Store
 	log     *slog.Logger
 	onPoll  func(context.Context, tidings.Source, pollResult) // optional, for metrics and pushes
@@ -83,23 +93,30 @@ type poller struct {
 	// that pushes to us is polled only as a safety net).
 	minWait func(source string) time.Duration
 
-	ctx     context.Context // parent of every source loop
-	mu      sync.Mutex
-	running map[string]*sourceLoop
-	wg      sync.WaitGroup
+	ctx, abort context.Context
+	mu         sync.Mutex
+	running    map[string]*sourceLoop
+	inFlight   map[string]bool // sources being polled right now
+	started    bool            // update has run once: later additions come from a reload
+	wg         sync.WaitGroup
 }
 
 type sourceLoop struct {
 	src    tidings.Source
-	cancel context.CancelFunc
+	cancel context.CancelFunc // stops scheduling and cancels a poll in flight
+	done   chan struct{}      // closed when the loop has returned
 }
 
-func newPoller(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, log *slog.Logger) *poller {
-	return &poller{fetcher: f, store: st, log: log, ctx: ctx, running: map[string]*sourceLoop{}}
+func newPoller(ctx, abort context.Context, f *fetcher.Fetcher, st *storage.Store, log *slog.Logger) *poller {
+	return &poller{
+		fetcher: f, store: st, log: log, ctx: ctx, abort: abort,
+		running: map[string]*sourceLoop{}, inFlight: map[string]bool{},
+	}
 }
 
 // update makes the running loops match sources: new ones start, removed
-// ones stop, changed ones restart with their new settings.
+// ones stop (a poll in flight is cancelled and not stored), changed ones
+// restart with their new settings.
 func (p *poller) update(sources []tidings.Source) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -107,62 +124,147 @@ func (p *poller) update(sources []tidings.Source) {
 	for _, s := range sources {
 		want[s.Name] = s
 	}
+	restarted := map[string]bool{}
 	for name, l := range p.running {
-		if s, ok := want[name]; !ok || !reflect.DeepEqual(s, l.src) {
-			l.cancel()
-			delete(p.running, name)
+		s, ok := want[name]
+		if ok && reflect.DeepEqual(s, l.src) {
+			continue
+		}
+		l.cancel()
+		delete(p.running, name)
+		if ok {
+			restarted[name] = true
+			p.log.Info("source changed; polling restarts with the new settings", "source", name, "feed_url", s.URL)
+		} else {
+			p.log.Info("source removed; polling stopped", "source", name, "feed_url", l.src.URL)
 		}
 	}
+	initial := !p.started
+	p.started = true
 	for _, s := range sources {
 		if _, ok := p.running[s.Name]; ok {
 			continue
 		}
-		ctx, cancel := context.WithCancel(p.ctx)
-		p.running[s.Name] = &sourceLoop{src: s, cancel: cancel}
+		if !initial && !restarted[s.Name] {
+			p.log.Info("source added; polling starts", "source", s.Name, "feed_url", s.URL)
+		}
+		// Scheduling ends with p.ctx; the poll itself only with p.abort, or
+		// when this source alone is stopped (removed or changed).
+		sched, stop := context.WithCancel(p.ctx)
+		pollCtx, cancelPoll := context.WithCancel(p.abort)
+		l := &sourceLoop{src: s, done: make(chan struct{}), cancel: func() { stop(); cancelPoll() }}
+		p.running[s.Name] = l
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.loop(ctx, s)
+			defer close(l.done)
+			defer cancelPoll()
+			p.loop(sched, pollCtx, s)
 		}()
 	}
 }
 
-// wait blocks until every loop has returned (after the parent context ends).
-func (p *poller) wait() { p.wg.Wait() }
+// setFetcher replaces the fetcher (after a reload changed the fetch
+// settings); each source's next poll uses the new one.
+func (p *poller) setFetcher(f *fetcher.Fetcher) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fetcher = f
+}
 
-// loop polls one source until ctx ends. The first poll is due at once
+// wait blocks until every loop has returned (after ctx, and abort if
+// polls are in flight, end), or until give ends. It reports whether they did.
+func (p *poller) wait(give context.Context) bool {
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-give.Done():
+		return false
+	}
+}
+
+// polling lists the sources whose poll is in flight, sorted.
+func (p *poller) polling() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	names := make([]string, 0, len(p.inFlight))
+	for n := range p.inFlight {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// setInFlight marks a poll of the source as started or finished, and
+// returns the fetcher to poll with.
+func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if on {
+		p.inFlight[name] = true
+	} else {
+		delete(p.inFlight, name)
+	}
+	return p.fetcher
+}
+
+// loop polls one source until sched ends. The first poll is due at once
 // (spread over a few seconds so a start does not hit every feed in the
 // same instant), unless the stored state says to wait (backoff, Retry-After).
-func (p *poller) loop(ctx context.Context, src tidings.Source) {
-	state, _, err := p.store.SourceState(ctx, src.Name)
-	if err != nil {
+// Each poll runs under pollCtx, which outlives sched during a graceful stop.
+func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
+	state, _, err := p.store.SourceState(sched, src.Name)
+	if err != nil && sched.Err() == nil {
 		p.log.Error("read source state", "source", src.Name, "err", err)
 	}
 	next := state.NextPoll
-	if now := time.Now(); next.IsZero() || next.Before(now) {
+	now := time.Now()
+	switch {
+	case state.SourceURL != "" && state.SourceURL != src.URL:
+		// The URL was edited: the schedule was the old feed's.
+		next = time.Time{}
+	case state.LastError == "" && src.Interval > 0 && next.After(now.Add(src.Interval)):
+		// The interval was shortened: no need to sit out the old one.
+		next = now.Add(src.Interval)
+	}
+	if next.IsZero() || next.Before(now) {
 		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
 	}
 	timer := time.NewTimer(time.Until(next))
 	defer timer.Stop()
 	for {
 		select {
-		case <-ctx.Done():
+		case <-sched.Done():
 			return
 		case <-timer.C:
 		}
-		r, err := pollOnce(ctx, p.fetcher, p.store, src)
+		if sched.Err() != nil {
+			return // both were ready: stopping wins
+		}
+		f := p.setInFlight(src.Name, true)
+		r, err := pollOnce(pollCtx, f, p.store, src)
+		p.setInFlight(src.Name, false)
 		if errors.Is(err, context.Canceled) {
+			p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)
 			return
 		}
 		if err != nil {
-			p.log.Error("poll", "source", src.Name, "err", err)
+			p.log.Error("poll", "source", src.Name, "feed_url", src.URL, "err", err)
 		} else {
-			logPoll(p.log, r)
+			logPoll(p.log, src, r)
 			if p.onPoll != nil {
-				p.onPoll(ctx, src, r)
+				p.onPoll(sched, src, r)
 			}
 		}
-		st, _, err := p.store.SourceState(ctx, src.Name)
+		if sched.Err() != nil {
+			return
+		}
+		st, _, err := p.store.SourceState(sched, src.Name)
 		wait := time.Minute // the store failed: retry soon
 		if err == nil && !st.NextPoll.IsZero() {
 			wait = max(time.Until(st.NextPoll), time.Second)

@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,8 +21,10 @@ import (
 	"github.com/tidings/tidings/storage"
 )
 
-// shutdownGrace bounds how long a stop waits for HTTP requests in flight.
-const shutdownGrace = 10 * time.Second
+// defaultGrace is how long a stop waits, by default, for HTTP requests and
+// polls in flight before it cancels them (serve --grace). systemd's
+// TimeoutStopSec in deploy/systemd must stay above it.
+const defaultGrace = 10 * time.Second
 
 // newLogger builds the slog logger from the --log-level and --log-format flags.
 func newLogger(e *env, o *options) (*slog.Logger, error) {
@@ -57,6 +61,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if o.grace < 0 {
+		return &exitError{code: 2, err: fmt.Errorf("--grace %s: want a duration of 0 or more", o.grace)}
+	}
 	s, err := loadSetup(o.config)
 	if err != nil {
 		return configError(e, err)
@@ -72,31 +79,57 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (server.listen): %w", cfg.Server.Listen, err)
 	}
+	var adminLn net.Listener
+	if cfg.Server.AdminListen != "" {
+		adminLn, err = net.Listen("tcp", cfg.Server.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (server.admin_listen): %w", cfg.Server.AdminListen, err)
+		}
+	}
 	pub := newPublisher(st, s, log)
 	m := newMetrics(st)
+	if err := m.configured(ctx, st, cfg.Sources); err != nil {
+		log.Warn("read source states for metrics", "err", err)
+	}
 	f := newFetcher(cfg)
 	ps := newPush(cfg, pub, st, f, log)
 	defer ps.close()
 	pub.hub = ps.hubURL
-	srv := &server{pub: pub, store: st, log: log, metrics: m, push: ps}
+	srv := &server{pub: pub, store: st, log: log, metrics: m, adminOnly: adminLn != nil, push: ps}
 	srv.adminToken = func() string { return pub.current().cfg.Server.AdminToken }
 	srv.ready.Store(true)
-	httpSrv := &http.Server{
-		Handler:           srv.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	newHTTP := func() *http.Server {
+		return &http.Server{
+			Handler:           srv.routes(),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		}
 	}
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- httpSrv.Serve(ln) }()
-	log.Info("serving", "listen", ln.Addr().String(), "base_url", cfg.Server.BaseURL,
+	httpErr := make(chan error, 2)
+	servers := []*http.Server{newHTTP()}
+	go func() { httpErr <- servers[0].Serve(ln) }()
+	adminAddr := "" // for the log: where /metrics and /sources are
+	if adminLn != nil {
+		as := newHTTP()
+		as.BaseContext = onAdminListener
+		servers = append(servers, as)
+		go func() { httpErr <- as.Serve(adminLn) }()
+		adminAddr = adminLn.Addr().String()
+	}
+	log.Info("serving", "listen", ln.Addr().String(), "admin_listen", adminAddr, "base_url", cfg.Server.BaseURL,
 		"config", cfg.File, "store", st.Path(), "sources", len(cfg.Sources), "topics", len(s.topics))
 
-	pollCtx, stopPolls := context.WithCancel(context.Background())
-	defer stopPolls()
-	p := newPoller(pollCtx, f, st, log)
+	// sched ends at shutdown: no new poll, prune or watch. abort ends when
+	// the grace period is over: polls still in flight are cancelled.
+	sched, stopSched := context.WithCancel(context.Background())
+	defer stopSched()
+	abort, abortPolls := context.WithCancel(context.Background())
+	defer abortPolls()
+	p := newPoller(sched, abort, f, st, log)
 	p.onPoll = func(ctx context.Context, src tidings.Source, r pollResult) {
 		m.observe(r)
 		if r.saved.New+r.saved.Updated > 0 {
@@ -106,16 +139,16 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	}
 	p.minWait = ps.minInterval
 	p.update(cfg.Sources)
-	go ps.run(pollCtx)
-	go pruneLoop(pollCtx, st, log)
+	var bg sync.WaitGroup
+	bg.Go(func() { pruneLoop(sched, st, log) })
+	bg.Go(func() { ps.run(sched) })
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	var changed <-chan struct{}
-	if cfg.Server.WatchConfig {
-		changed = watchFile(pollCtx, cfg.File, 2*time.Second)
-	}
+	// The watcher always runs, so that a reload can turn watch_config on or
+	// off; its changes are ignored while watch_config is off.
+	changed := watchFile(sched, cfg.File, 2*time.Second)
 	reload := func(why string) {
 		next, err := loadSetup(o.config)
 		if err == nil {
@@ -129,12 +162,20 @@ func runServe(ctx context.Context, e *env, o *options) error {
 			log.Error("config reload failed; the previous config keeps running", "trigger", why, "config", o.config, "err", msg)
 			return
 		}
+		if prev := pub.current().cfg; !reflect.DeepEqual(prev.Fetch, next.cfg.Fetch) {
+			p.setFetcher(newFetcher(next.cfg))
+			log.Info("fetch settings changed; each source's next poll uses them", "sources", len(next.cfg.Sources))
+		}
 		srv.reloadErr.Store(nil)
 		m.reloads.WithLabelValues("ok").Inc()
 		m.reloadOK.Set(1)
+		m.reloadTime.SetToCurrentTime()
 		pub.swap(next)
 		p.update(next.cfg.Sources)
 		ps.removed(ctx, next.sources)
+		if err := m.configured(ctx, st, next.cfg.Sources); err != nil {
+			log.Warn("read source states for metrics", "err", err)
+		}
 		log.Info("config reloaded", "trigger", why, "sources", len(next.cfg.Sources), "topics", len(next.topics))
 	}
 
@@ -143,7 +184,7 @@ loop:
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("stopping")
+			log.Info("stopping", "grace", o.grace)
 			break loop
 		case err := <-httpErr:
 			runErr = fmt.Errorf("http server: %w", err)
@@ -151,17 +192,48 @@ loop:
 		case <-hup:
 			reload("SIGHUP")
 		case <-changed:
-			reload("config file changed")
+			if pub.current().cfg.Server.WatchConfig {
+				reload("config file changed")
+			}
 		}
 	}
-	// DESIGN order: stop scheduling, stop HTTP, let in-flight writes finish, close the store.
-	stopPolls()
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// DESIGN order: stop scheduling, stop HTTP, let in-flight polls finish
+	// (within the grace period, then cancel them), close the store.
+	stopSched()
+	graceCtx, cancel := context.WithTimeout(context.Background(), o.grace)
 	defer cancel()
-	if err := httpSrv.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	// A second SIGINT or SIGTERM (an impatient Ctrl-C) ends the grace
+	// period at once; the store is still closed cleanly.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	go func() {
+		select {
+		case <-again:
+			log.Warn("second stop signal; cancelling what is still running")
+			cancel()
+		case <-graceCtx.Done():
+		}
+	}()
+	var hw sync.WaitGroup
+	for _, hs := range servers {
+		hw.Go(func() {
+			if err := hs.Shutdown(graceCtx); err != nil {
+				log.Warn("grace period over; closing HTTP connections still open", "err", err)
+				hs.Close()
+			}
+		})
 	}
-	p.wait()
+	hw.Wait()
+	if names := p.polling(); len(names) > 0 {
+		log.Info("waiting for polls in flight", "sources", names, "grace", o.grace)
+	}
+	if !p.wait(graceCtx) {
+		log.Warn("grace period over; cancelling polls in flight (their results are not stored)", "sources", p.polling())
+		abortPolls()
+		p.wait(context.Background())
+	}
+	bg.Wait()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -169,7 +241,10 @@ loop:
 	return runErr
 }
 
-// reloadable refuses changes a running daemon cannot apply in place.
+// reloadable refuses changes a running daemon cannot apply in place: the
+// addresses it listens on and the store, which it opened with its path and
+// pruning rules. Everything else (sources, topics, fetch settings, base
+// URL, admin token, watch_config) applies on reload.
 func reloadable(old, next *config.Config) error {
 	if old.Server.Listen != next.Server.Listen {
 		return fmt.Errorf("%s: server.listen changed from %s to %s: restart tidings to move it", next.File, old.Server.Listen, next.Server.Listen)
@@ -177,12 +252,21 @@ func reloadable(old, next *config.Config) error {
 	if old.Storage.Path != next.Storage.Path {
 		return fmt.Errorf("%s: storage.path changed: restart tidings to use another store", next.File)
 	}
+	if old.Storage.Retention != next.Storage.Retention || old.Storage.MaxItemsPerSource != next.Storage.MaxItemsPerSource {
+		return fmt.Errorf("%s: storage.retention or storage.max_items_per_source changed: restart tidings to apply it", next.File)
+	}
+	if old.Server.AdminListen != next.Server.AdminListen {
+		return fmt.Errorf("%s: server.admin_listen changed from %q to %q: restart tidings to move it", next.File, old.Server.AdminListen, next.Server.AdminListen)
+	}
 	return nil
 }
 
 // watchFile sends on the returned channel when the file's size or
-// modification time changes. Polling, not inotify: it works on every
-// filesystem and a check every few seconds costs nothing.
+// modification time changes and then holds still for one more check, so a
+// file caught half-written by an editor is not loaded. Polling, not
+// inotify: it works on every filesystem (and through the bind mounts and
+// symlink swaps of Docker and Kubernetes config mounts), and a check every
+// few seconds costs nothing.
 func watchFile(ctx context.Context, path string, every time.Duration) <-chan struct{} {
 	ch := make(chan struct{}, 1)
 	stamp := func() string {
@@ -193,7 +277,7 @@ func watchFile(ctx context.Context, path string, every time.Duration) <-chan str
 		return fmt.Sprint(fi.Size(), fi.ModTime().UnixNano())
 	}
 	go func() {
-		last := stamp()
+		last, pending := stamp(), ""
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -202,8 +286,13 @@ func watchFile(ctx context.Context, path string, every time.Duration) <-chan str
 				return
 			case <-t.C:
 			}
-			if cur := stamp(); cur != last {
-				last = cur
+			switch cur := stamp(); {
+			case cur == last:
+				pending = ""
+			case cur != pending:
+				pending = cur // changed: wait until it holds still
+			default:
+				last, pending = cur, ""
 				select {
 				case ch <- struct{}{}:
 				default:

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/feeds"
 	"github.com/tidings/tidings/storage"
 )
@@ -30,6 +32,18 @@ type server struct {
 	reloadErr  atomic.Pointer[string] // the last reload's error, nil if it succeeded
 	adminToken func() string
 	push       *push // WebSub; nil in tests that do without
+	// adminOnly is set when server.admin_listen is: admin endpoints then
+	// answer only requests that came in on that listener (see onAdminListener).
+	adminOnly bool
+}
+
+// adminListenerKey marks, in a request's context, a connection accepted
+// on server.admin_listen; set by that http.Server's BaseContext.
+type adminListenerKey struct{}
+
+// onAdminListener is the BaseContext of the admin listener's http.Server.
+func onAdminListener(net.Listener) context.Context {
+	return context.WithValue(context.Background(), adminListenerKey{}, true)
 }
 
 func (s *server) routes() http.Handler {
@@ -42,7 +56,11 @@ func (s *server) routes() http.Handler {
 		w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.admin(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /metrics", s.admin(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
+		// A store that cannot be read must not hide the other series.
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	})))
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
 	if s.push != nil {
 		s.push.routes(mux)
@@ -50,12 +68,22 @@ func (s *server) routes() http.Handler {
 	return mux
 }
 
-// admin guards internals with the configured bearer token, when one is set.
+// admin guards internals: with server.admin_listen set they exist only on
+// that listener (404 on the public one, as if absent), and with
+// server.admin_token set they require it as a bearer token. Every route
+// wrapped here is restricted both ways; topic feeds are not wrapped.
+// The one mux serves both listeners, so the admin one serves the public
+// pages too.
 func (s *server) admin(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.adminOnly && r.Context().Value(adminListenerKey{}) == nil {
+			http.NotFound(w, r)
+			return
+		}
 		if tok := s.adminToken(); tok != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			// The scheme is case-insensitive (RFC 9110 §11.1), the token is not.
+			scheme, got, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tidings"`)
 				http.Error(w, "401 unauthorized: send Authorization: Bearer <server.admin_token>", http.StatusUnauthorized)
 				return
@@ -67,12 +95,12 @@ func (s *server) admin(h http.Handler) http.Handler {
 
 func (s *server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	doc, err := s.pub.index(r.Context())
-	s.serve(w, r, doc, err, "index")
+	s.serve(w, r, doc, err, "index", "")
 }
 
 func (s *server) handleOPML(w http.ResponseWriter, r *http.Request) {
 	doc, err := s.pub.opml(r.Context())
-	s.serve(w, r, doc, err, "opml")
+	s.serve(w, r, doc, err, "opml", "")
 }
 
 func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
@@ -102,16 +130,18 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Link", l)
 		}
 	}
-	s.serve(w, r, doc, err, f.Ext())
+	s.serve(w, r, doc, err, f.Ext(), name)
 }
 
 // serve writes a rendered document with its validators, or 304 when the
 // client's copy is current.
-func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, err error, kind string) {
+// kind is the document's format (rss, atom, json, index, opml) and topic
+// its topic ("" for the pages), for the request metric.
+func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, err error, kind, topic string) {
 	if err != nil {
 		s.log.Error("render", "page", r.URL.Path, "err", err)
 		http.Error(w, "500 internal error: could not render this page; the log says why", http.StatusInternalServerError)
-		s.metrics.requests.WithLabelValues(kind, "500").Inc()
+		s.metrics.requests.WithLabelValues(kind, topic, "500").Inc()
 		return
 	}
 	h := w.Header()
@@ -123,7 +153,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 	}
 	if notModified(r, doc) {
 		w.WriteHeader(http.StatusNotModified)
-		s.metrics.requests.WithLabelValues(kind, "304").Inc()
+		s.metrics.requests.WithLabelValues(kind, topic, "304").Inc()
 		return
 	}
 	h.Set("Content-Length", strconv.Itoa(len(doc.body)))
@@ -131,7 +161,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 	if r.Method != http.MethodHead {
 		w.Write(doc.body)
 	}
-	s.metrics.requests.WithLabelValues(kind, "200").Inc()
+	s.metrics.requests.WithLabelValues(kind, topic, "200").Inc()
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over
@@ -204,17 +234,21 @@ func (s *server) handleSources(w http.ResponseWriter, r *http.Request) {
 	enc.Encode(out)
 }
 
-// metrics are the Prometheus series the daemon exports.
+// metrics are the Prometheus series the daemon exports, in a registry of
+// its own (no global state). Label values are bounded by the config:
+// sources and topics that exist, formats, status codes.
 type metrics struct {
-	reg      *prometheus.Registry
-	polls    *prometheus.CounterVec
-	latency  prometheus.Histogram
-	bytes    prometheus.Counter
-	items    *prometheus.CounterVec
-	requests *prometheus.CounterVec
-	success  *prometheus.GaugeVec
-	reloads  *prometheus.CounterVec
-	reloadOK prometheus.Gauge
+	reg        *prometheus.Registry
+	polls      *prometheus.CounterVec
+	latency    prometheus.Histogram
+	bytes      prometheus.Counter
+	items      *prometheus.CounterVec
+	requests   *prometheus.CounterVec
+	success    *prometheus.GaugeVec
+	sources    prometheus.Gauge
+	reloads    *prometheus.CounterVec
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
 }
 
 func newMetrics(st *storage.Store) *metrics {
@@ -231,47 +265,55 @@ func newMetrics(st *storage.Store) *metrics {
 			Name: "tidings_fetched_bytes_total", Help: "Feed bytes read, after decompression.",
 		}),
 		items: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tidings_items_total", Help: "Items seen in polls by what the store did (new, updated, unchanged).",
+			Name: "tidings_items_total", Help: "Items seen in polls by what the store did: new, updated (edited in place), duplicate (already stored unchanged, or pruned and remembered).",
 		}, []string{"result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "tidings_feed_requests_total", Help: "Published documents served by kind and status code.",
-		}, []string{"kind", "code"}),
+			Name: "tidings_feed_requests_total", Help: "Published documents served by kind (rss, atom, json, index, opml), topic and status code; code 304 over all gives the share of conditional hits.",
+		}, []string{"kind", "topic", "code"}),
 		success: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "tidings_source_last_success_timestamp_seconds", Help: "Unix time of each source's last successful poll.",
+			Name: "tidings_source_last_success_timestamp_seconds", Help: "Unix time of each configured source's last successful poll (absent until one succeeds).",
 		}, []string{"source"}),
+		sources: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tidings_sources", Help: "Sources in the running config.",
+		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tidings_config_reloads_total", Help: "Config reloads by result (ok, error).",
 		}, []string{"result"}),
 		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tidings_config_last_reload_successful", Help: "1 if the last config reload succeeded (or none was tried), else 0.",
 		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tidings_config_last_reload_success_timestamp_seconds", Help: "Unix time the running config was loaded (start or last successful reload).",
+		}),
 	}
 	m.reloadOK.Set(1)
-	storeItems := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tidings_store_items", Help: "Items in the store.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		stats, err := st.Stats(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(stats.Items)
-	})
-	storeSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tidings_store_size_bytes", Help: "Size of the store file.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		stats, err := st.Stats(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(stats.SizeBytes)
-	})
-	m.reg.MustRegister(m.polls, m.latency, m.bytes, m.items, m.requests, m.success, m.reloads, m.reloadOK,
-		storeItems, storeSize, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reloadTime.SetToCurrentTime()
+	m.reg.MustRegister(m.polls, m.latency, m.bytes, m.items, m.requests, m.success, m.sources,
+		m.reloads, m.reloadOK, m.reloadTime, &storeCollector{st: st},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// configured records the running config's sources: the last success of
+// each comes from its stored state (so a restart does not reset it), and
+// sources no longer configured lose their series.
+func (m *metrics) configured(ctx context.Context, st *storage.Store, sources []tidings.Source) error {
+	m.sources.Set(float64(len(sources)))
+	states, err := st.SourceStates(ctx)
+	if err != nil {
+		return err
+	}
+	last := make(map[string]time.Time, len(states))
+	for _, s := range states {
+		last[s.Name] = s.LastSuccess
+	}
+	m.success.Reset()
+	for _, src := range sources {
+		if t := last[src.Name]; !t.IsZero() {
+			m.success.WithLabelValues(src.Name).Set(float64(t.UnixNano()) / 1e9)
+		}
+	}
+	return nil
 }
 
 // observe records one finished poll.
@@ -291,5 +333,30 @@ func (m *metrics) observe(r pollResult) {
 	m.bytes.Add(float64(r.bytes))
 	m.items.WithLabelValues("new").Add(float64(r.saved.New))
 	m.items.WithLabelValues("updated").Add(float64(r.saved.Updated))
-	m.items.WithLabelValues("unchanged").Add(float64(r.saved.Unchanged))
+	m.items.WithLabelValues("duplicate").Add(float64(r.saved.Unchanged + r.saved.Tombstoned))
+}
+
+// storeCollector reads the store's size and item count once per scrape.
+type storeCollector struct{ st *storage.Store }
+
+var (
+	storeItemsDesc = prometheus.NewDesc("tidings_store_items", "Items in the store.", nil, nil)
+	storeSizeDesc  = prometheus.NewDesc("tidings_store_size_bytes", "Size of the data in the store file.", nil, nil)
+)
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- storeItemsDesc
+	ch <- storeSizeDesc
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stats, err := c.st.Stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(storeItemsDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(storeItemsDesc, prometheus.GaugeValue, float64(stats.Items))
+	ch <- prometheus.MustNewConstMetric(storeSizeDesc, prometheus.GaugeValue, float64(stats.SizeBytes))
 }
