@@ -60,6 +60,7 @@ type Config struct {
 	Storage Storage
 	Server  Server
 	Fetch   Fetch
+	WebSub  WebSub
 	Sources []tidings.Source // in file order; file:// URLs resolved to absolute file:///abs/path URLs
 	Topics  []tidings.Topic  // in file order, plus the built-in topic "all" at the end unless defined
 

@@ -72,6 +72,7 @@ func TestLoadFull(t *testing.T) {
 			MaxBody:     10 << 20,
 			UserAgent:   "Tidings/1.0 (+https://example.org/tidings)",
 		},
+		WebSub: WebSub{Hub: true, MaxSubscriptions: 1000, Lease: 240 * time.Hour},
 		Sources: []tidings.Source{
 			{
 				Name:     "wsws",
@@ -130,6 +131,7 @@ func TestDefaults(t *testing.T) {
 			Interval: 15 * time.Minute, Concurrency: 16, PerHost: 2, Timeout: 30 * time.Second,
 			MaxBody: 10 << 20, UserAgent: "Tidings/" + tidings.Version + " (+https://github.com/tidings/tidings)",
 		},
+		WebSub: WebSub{Hub: true, MaxSubscriptions: 1000, Lease: 240 * time.Hour},
 		Topics: []tidings.Topic{{Name: "all", Title: "All items", Description: "Every item from every source", Limit: 50}},
 	}
 	tests := map[string]struct {
@@ -283,11 +285,11 @@ var errorCases = map[string]struct {
 	},
 	"not a mapping": {
 		yaml: "- name: wsws\n",
-		want: []string{`t.yaml:1: the file must be a YAML mapping with the keys storage, server, fetch, sources, topics, not a list`},
+		want: []string{`t.yaml:1: the file must be a YAML mapping with the keys storage, server, fetch, sources, topics, websub, not a list`},
 	},
 	"scalar document": {
 		yaml: "hello\n",
-		want: []string{`t.yaml:1: the file must be a YAML mapping with the keys storage, server, fetch, sources, topics, not the string "hello"`},
+		want: []string{`t.yaml:1: the file must be a YAML mapping with the keys storage, server, fetch, sources, topics, websub, not the string "hello"`},
 	},
 	"two documents": {
 		yaml: "fetch: {}\n---\nfetch: {}\n",
@@ -295,7 +297,7 @@ var errorCases = map[string]struct {
 	},
 	"unknown top-level key": {
 		yaml: "fetch: {}\nsource:\n  - name: a\n",
-		want: []string{`t.yaml:2: source: unknown key (expected one of: storage, server, fetch, sources, topics)`},
+		want: []string{`t.yaml:2: source: unknown key (expected one of: storage, server, fetch, sources, topics, websub)`},
 	},
 	"unknown nested key": {
 		yaml: "sources:\n  - name: a\n    url: http://a.example/\n    tag: [x]\n",

@@ -23,7 +23,7 @@ import (
 // The keys each section allows (DESIGN §1); anything else is an error, so
 // that a misspelt key is never silently ignored.
 var (
-	topKeys     = []string{"storage", "server", "fetch", "sources", "topics"}
+	topKeys     = []string{"storage", "server", "fetch", "sources", "topics", "websub"}
 	storageKeys = []string{"path", "retention", "max_items_per_source"}
 	serverKeys  = []string{"listen", "admin_listen", "base_url", "admin_token", "watch_config"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body", "user_agent", "deny_private_networks"}
@@ -115,6 +115,7 @@ func (d *decoder) decode(data []byte) *Config {
 			Interval: DefaultInterval, Concurrency: DefaultConcurrency, PerHost: DefaultPerHost,
 			Timeout: DefaultTimeout, MaxBody: DefaultMaxBody, UserAgent: DefaultUserAgent,
 		},
+		WebSub: defaultWebSub(),
 	}
 	var (
 		baseURLSet bool
@@ -141,6 +142,8 @@ func (d *decoder) decode(data []byte) *Config {
 			d.sources(v, c, sources, tags)
 		case "topics":
 			refs = d.topics(v, c)
+		case "websub":
+			d.websub(v, &c.WebSub)
 		}
 	})
 

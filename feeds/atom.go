@@ -56,6 +56,9 @@ func writeAtom(w io.Writer, ch *channel) error {
 		Generator: ch.generator,
 		Entries:   make([]*atomEntry, len(ch.items)),
 	}
+	if ch.hub != "" {
+		doc.Links = append(doc.Links, feeds.AtomLink{Href: ch.hub, Rel: "hub"})
+	}
 	for i := range ch.items {
 		doc.Entries[i] = newAtomEntry(&ch.items[i])
 	}

@@ -16,7 +16,14 @@ import (
 // same JSON name.
 type jsonFeed struct {
 	*feeds.JSONFeed
+	Hubs  []jsonHub   `json:"hubs,omitempty"`
 	Items []*jsonItem `json:"items"`
+}
+
+// jsonHub is a JSON Feed 1.1 "hubs" entry: where to subscribe for pushes.
+type jsonHub struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
 }
 
 type jsonItem struct {
@@ -50,6 +57,9 @@ func writeJSON(w io.Writer, ch *channel) error {
 			Description: ch.description,
 		},
 		Items: make([]*jsonItem, len(ch.items)),
+	}
+	if ch.hub != "" {
+		doc.Hubs = []jsonHub{{Type: "WebSub", URL: ch.hub}}
 	}
 	for i := range ch.items {
 		doc.Items[i] = newJSONItem(&ch.items[i])

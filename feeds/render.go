@@ -33,6 +33,9 @@ type Meta struct {
 	// published.
 	SourceFeed map[string]string
 	Generator  string // "Tidings 1.0.0"
+	// Hub is the WebSub hub every topic feed advertises (rel="hub"); empty
+	// for none.
+	Hub string
 }
 
 // siteTitle returns the index page and OPML title.
@@ -77,6 +80,7 @@ func Render(w io.Writer, t *Topic, entries []Entry, f Format, m Meta) error {
 		description: clean(t.Description),
 		home:        base + "/",
 		self:        FeedURL(base, t.Name, f),
+		hub:         absURL(m.Hub),
 		generator:   clean(m.Generator),
 		updated:     LastUpdated(entries),
 		items:       make([]item, len(entries)),
@@ -132,7 +136,7 @@ func ItemGUID(source, id string) string {
 // absolute, every HTML fragment sanitized, so the writers only map fields.
 type channel struct {
 	title, description string
-	home, self         string
+	home, self, hub    string
 	generator          string
 	updated            time.Time
 	items              []item

@@ -41,15 +41,16 @@ type rssDoc struct {
 
 type rssChannel struct {
 	*feeds.RssFeed
-	Self  rssAtomLink `xml:"atom:link"`
-	Items []*rssItem  `xml:"item"`
+	Links []rssAtomLink `xml:"atom:link"` // self, and the WebSub hub when there is one
+	Items []*rssItem    `xml:"item"`
 }
 
-// rssAtomLink is the <atom:link rel="self"> that RSS Best Practices ask for.
+// rssAtomLink is the <atom:link rel="self"> that RSS Best Practices ask for,
+// or the <atom:link rel="hub"> that WebSub discovery reads.
 type rssAtomLink struct {
 	Href string `xml:"href,attr"`
 	Rel  string `xml:"rel,attr"`
-	Type string `xml:"type,attr"`
+	Type string `xml:"type,attr,omitempty"`
 }
 
 type rssItem struct {
@@ -91,9 +92,12 @@ func writeRSS(w io.Writer, ch *channel) error {
 				Generator:     ch.generator,
 				Docs:          "https://www.rssboard.org/rss-specification",
 			},
-			Self:  rssAtomLink{Href: ch.self, Rel: "self", Type: RSS.MediaType()},
+			Links: []rssAtomLink{{Href: ch.self, Rel: "self", Type: RSS.MediaType()}},
 			Items: make([]*rssItem, len(ch.items)),
 		},
+	}
+	if ch.hub != "" {
+		doc.Channel.Links = append(doc.Channel.Links, rssAtomLink{Href: ch.hub, Rel: "hub"})
 	}
 	for i := range ch.items {
 		doc.Channel.Items[i] = newRSSItem(&ch.items[i])

@@ -185,6 +185,10 @@ type Result struct {
 	NotModified bool
 	// Bytes is the size of the body read, after decompression.
 	Bytes int64
+	// Hub and Self are the WebSub hub and the feed's own URL as the feed
+	// advertises them (Link header, or rel="hub"/"self" links in the
+	// feed); empty when it advertises none, and on a 304.
+	Hub, Self string
 	// MovedTo is the new URL when a permanent redirect moved the feed in
 	// this poll (then State.URL is MovedTo too), so the caller can log it.
 	MovedTo string
@@ -390,7 +394,8 @@ func (f *Fetcher) succeeded(src tidings.Source, prev tidings.SourceState, start 
 	}
 	st.Title = info.Title
 	st.SiteLink = info.SiteLink
-	return Result{State: st, Items: items, Bytes: int64(len(resp.body)), MovedTo: moved}
+	hub, self := discoverHub(resp.header, resp.body, resp.url)
+	return Result{State: st, Items: items, Bytes: int64(len(resp.body)), MovedTo: moved, Hub: hub, Self: self}
 }
 
 func (f *Fetcher) failed(src tidings.Source, prev tidings.SourceState, start string, now time.Time, resp *response, err error) Result {

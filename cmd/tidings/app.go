@@ -78,6 +78,7 @@ type publisher struct {
 	store *storage.Store
 	log   *slog.Logger
 	now   func() time.Time // the clock of age: queries
+	hub   string           // the WebSub hub feeds advertise, if any; set before serving
 
 	mu     sync.Mutex // guards everything below; held while rendering, so one render per miss
 	setup  *setup
@@ -248,6 +249,7 @@ func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
 		SourceLink:  make(map[string]string, len(s.cfg.Sources)),
 		SourceFeed:  make(map[string]string, len(s.cfg.Sources)),
 		Generator:   "Tidings " + version,
+		Hub:         p.hub,
 	}
 	states, err := p.store.SourceStates(ctx)
 	if err != nil {

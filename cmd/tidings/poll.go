@@ -23,6 +23,7 @@ type pollResult struct {
 	saved       storage.Saved
 	items       int
 	bytes       int64
+	hub, self   string // the WebSub hub and self URL the feed advertises
 	movedTo     string // new URL after a permanent redirect in this poll
 	duration    time.Duration
 	err         error // the source's own failure (kept in its state)
@@ -44,6 +45,7 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		return r, ctx.Err()
 	}
 	r.err, r.notModified, r.items, r.bytes, r.movedTo = ferr, res.NotModified, len(res.Items), res.Bytes, res.MovedTo
+	r.hub, r.self = res.Hub, res.Self
 	items := res.Items
 	if ferr != nil || res.NotModified {
 		items = nil // nil tells the store this is no full listing: tombstones stay
@@ -92,7 +94,10 @@ type poller struct {
 	fetcher *fetcher.Fetcher // guarded by mu: a reload may replace it
 	store   *storage.Store
 	log     *slog.Logger
-	onPoll  func(pollResult) // optional, for metrics
+	onPoll  func(context.Context, tidings.Source, pollResult) // optional, for metrics and pushes
+	// minWait, if set, is the least a source waits between polls (a source
+	// that pushes to us is polled only as a safety net).
+	minWait func(source string) time.Duration
 
 	ctx, abort context.Context
 	mu         sync.Mutex
@@ -246,7 +251,7 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		} else {
 			logPoll(p.log, src, r)
 			if p.onPoll != nil {
-				p.onPoll(r)
+				p.onPoll(sched, src, r)
 			}
 		}
 		if sched.Err() != nil {
@@ -256,6 +261,9 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		wait := time.Minute // the store failed: retry soon
 		if err == nil && !st.NextPoll.IsZero() {
 			wait = max(time.Until(st.NextPoll), time.Second)
+		}
+		if p.minWait != nil {
+			wait = max(wait, p.minWait(src.Name))
 		}
 		timer.Reset(wait)
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
 	"github.com/tidings/tidings/fetcher"
 	"github.com/tidings/tidings/storage"
@@ -93,7 +94,11 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	if err := m.configured(ctx, st, cfg.Sources); err != nil {
 		log.Warn("read source states for metrics", "err", err)
 	}
-	srv := &server{pub: pub, store: st, log: log, metrics: m, adminOnly: adminLn != nil}
+	f := newFetcher(cfg)
+	ps := newPush(cfg, pub, st, f, log)
+	defer ps.close()
+	pub.hub = ps.hubURL
+	srv := &server{pub: pub, store: st, log: log, metrics: m, adminOnly: adminLn != nil, push: ps}
 	srv.adminToken = func() string { return pub.current().cfg.Server.AdminToken }
 	srv.ready.Store(true)
 	newHTTP := func() *http.Server {
@@ -126,11 +131,19 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	defer stopSched()
 	abort, abortPolls := context.WithCancel(context.Background())
 	defer abortPolls()
-	p := newPoller(sched, abort, newFetcher(cfg), st, log)
-	p.onPoll = m.observe
+	p := newPoller(sched, abort, f, st, log)
+	p.onPoll = func(ctx context.Context, src tidings.Source, r pollResult) {
+		m.observe(r)
+		if r.saved.New+r.saved.Updated > 0 {
+			ps.notify()
+		}
+		ps.afterPoll(ctx, src, r.hub, r.self)
+	}
+	p.minWait = ps.minInterval
 	p.update(cfg.Sources)
 	var bg sync.WaitGroup
 	bg.Go(func() { pruneLoop(sched, st, log) })
+	bg.Go(func() { ps.run(sched) })
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -161,6 +174,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		m.reloadTime.SetToCurrentTime()
 		pub.swap(next)
 		p.update(next.cfg.Sources)
+		ps.removed(ctx, next.sources)
 		if err := m.configured(ctx, st, next.cfg.Sources); err != nil {
 			log.Warn("read source states for metrics", "err", err)
 		}

@@ -31,6 +31,7 @@ type server struct {
 	ready      atomic.Bool
 	reloadErr  atomic.Pointer[string] // the last reload's error, nil if it succeeded
 	adminToken func() string
+	push       *push // WebSub; nil in tests that do without
 	// adminOnly is set when server.admin_listen is: admin endpoints then
 	// answer only requests that came in on that listener (see onAdminListener).
 	adminOnly bool
@@ -63,6 +64,9 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
 	mux.Handle("GET /admin/match", s.admin(http.HandlerFunc(s.handleMatch)))
 	mux.Handle("GET /topics/{name}/preview", s.admin(http.HandlerFunc(s.handlePreview)))
+	if s.push != nil {
+		s.push.routes(mux)
+	}
 	return mux
 }
 
@@ -121,6 +125,12 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 	if err == nil && doc == nil {
 		http.Error(w, "no topic named "+strconv.Quote(name), http.StatusNotFound)
 		return
+	}
+	if s.push != nil {
+		// WebSub discovery: the hub and the canonical topic URL (§4).
+		for _, l := range s.push.links(feeds.FeedURL(s.pub.current().cfg.Server.BaseURL, name, f)) {
+			w.Header().Add("Link", l)
+		}
 	}
 	s.serve(w, r, doc, err, f.Ext(), name)
 }
