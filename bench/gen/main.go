@@ -279,7 +279,8 @@ sources:
   - {name: mexico, title: Mexico, query: 'mexico OR sheinbaum OR usmca'}
   - {name: trade, title: Trade, query: 'title:tariffs OR (trade AND tariffs)', tags: [economy]}
   - {name: americas, title: Americas, tags: [americas]}
-  - {name: rare, title: A rare phrase, query: '"snowboarder wanted"'}
+  - {name: phrase, title: A phrase, query: '"snowboarder wanted"'}
+  - {name: one, title: One source, sources: [s00000]}
 `)
 	return b.String()
 }
