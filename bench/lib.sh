@@ -112,3 +112,22 @@ machine() {
 
 # now: seconds since the epoch with nanoseconds.
 now() { date +%s.%N; }
+
+# million_store: SOURCES_M × ITEMS_M (default 10,000 × 100 = 1,000,000
+# items of ~1 KB) as file:// feeds, fetched once into a store by `tidings
+# fetch`; made once under $OUT and reused. Sets MILLION to its folder.
+million_store() {
+  local sources=${SOURCES_M:-10000} items=${ITEMS_M:-100}
+  MILLION="$OUT/million-${sources}x${items}"
+  if [ ! -f "$MILLION/.done" ]; then
+    rm -rf "$MILLION"
+    say "generating $sources feeds × $items items and fetching them into a store (minutes, once)"
+    go run ./bench/gen -sources "$sources" -items "$items" -size 700 -out "$MILLION"
+    local t0 t1
+    t0=$(now)
+    "$TIDINGS" fetch --config "$MILLION/tidings.yaml" >"$MILLION/fetch.log"
+    t1=$(now)
+    printf 'fetched %s items in %.0f s\n' "$((sources * items))" "$(echo "$t1 - $t0" | bc -l)" >"$MILLION/.done"
+  fi
+  say "store: $MILLION ($(cat "$MILLION/.done"); $(du -h "$MILLION/tidings.db" | cut -f1))"
+}
