@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -101,6 +102,9 @@ type rendered struct {
 	etag         string // strong, quoted
 	lastModified time.Time
 	contentType  string
+	// header holds the response headers, built once per render so that
+	// serving a cached document formats and allocates nothing for them.
+	header http.Header
 }
 
 func newPublisher(st *storage.Store, s *setup, log *slog.Logger) *publisher {
@@ -254,12 +258,21 @@ func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
 
 func newRendered(body []byte, contentType string, modified time.Time) *rendered {
 	sum := sha256.Sum256(body)
-	return &rendered{
+	r := &rendered{
 		body:         bytes.Clone(body),
 		etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
 		lastModified: modified.UTC().Truncate(time.Second),
 		contentType:  contentType,
 	}
+	r.header = http.Header{
+		"Content-Type":  {r.contentType},
+		"Etag":          {r.etag},
+		"Cache-Control": {"public, max-age=60"},
+	}
+	if !r.lastModified.IsZero() && r.lastModified.Unix() > 0 {
+		r.header["Last-Modified"] = []string{r.lastModified.Format(http.TimeFormat)}
+	}
+	return r
 }
 
 // entriesModified is the newest time anything in the list changed: new

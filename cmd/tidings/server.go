@@ -5,9 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -79,13 +81,15 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := 0
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			http.Error(w, "limit must be a number from 1 to 500", http.StatusBadRequest)
-			return
+	if r.URL.RawQuery != "" { // most requests carry none: skip parsing it
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				http.Error(w, "limit must be a number from 1 to 500", http.StatusBadRequest)
+				return
+			}
+			limit = n
 		}
-		limit = n
 	}
 	doc, err := s.pub.topicFeed(r.Context(), name, f, limit)
 	if err == nil && doc == nil {
@@ -101,27 +105,25 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 	if err != nil {
 		s.log.Error("render", "page", r.URL.Path, "err", err)
 		http.Error(w, "500 internal error: could not render this page; the log says why", http.StatusInternalServerError)
-		s.metrics.requests.WithLabelValues(kind, "500").Inc()
+		s.metrics.served(kind, http.StatusInternalServerError).Inc()
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", doc.contentType)
-	h.Set("ETag", doc.etag)
-	h.Set("Cache-Control", "public, max-age=60")
-	if !doc.lastModified.IsZero() && doc.lastModified.Unix() > 0 {
-		h.Set("Last-Modified", doc.lastModified.Format(http.TimeFormat))
-	}
+	// The values are shared by every response of this document: net/http
+	// only reads them, and their capacity is their length, so an append
+	// elsewhere copies instead of writing into them.
+	maps.Copy(h, doc.header)
 	if notModified(r, doc) {
 		w.WriteHeader(http.StatusNotModified)
-		s.metrics.requests.WithLabelValues(kind, "304").Inc()
+		s.metrics.served(kind, http.StatusNotModified).Inc()
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(doc.body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(doc.body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(doc.body)
 	}
-	s.metrics.requests.WithLabelValues(kind, "200").Inc()
+	s.metrics.served(kind, http.StatusOK).Inc()
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over
@@ -205,11 +207,38 @@ type metrics struct {
 	success  *prometheus.GaugeVec
 	reloads  *prometheus.CounterVec
 	reloadOK prometheus.Gauge
+
+	// served caches the request counters by kind and status, so that a
+	// request costs an atomic add, not a label lookup under a lock.
+	servedMu sync.RWMutex
+	servedBy map[servedKey]prometheus.Counter
+}
+
+type servedKey struct {
+	kind string
+	code int
+}
+
+// served returns the counter of requests of a kind answered with code.
+func (m *metrics) served(kind string, code int) prometheus.Counter {
+	k := servedKey{kind, code}
+	m.servedMu.RLock()
+	c, ok := m.servedBy[k]
+	m.servedMu.RUnlock()
+	if ok {
+		return c
+	}
+	c = m.requests.WithLabelValues(kind, strconv.Itoa(code))
+	m.servedMu.Lock()
+	m.servedBy[k] = c
+	m.servedMu.Unlock()
+	return c
 }
 
 func newMetrics(st *storage.Store) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:      prometheus.NewRegistry(),
+		servedBy: map[servedKey]prometheus.Counter{},
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tidings_polls_total", Help: "Polls of sources by outcome (ok, not_modified, error).",
 		}, []string{"outcome"}),
