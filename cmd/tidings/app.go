@@ -88,6 +88,19 @@ type publisher struct {
 	setGen uint64 // bumped on every config swap
 	cache  map[cacheKey]*rendered
 	gen    [2]uint64 // store generation and setGen the cache was built for
+	// selected keeps each topic's selection for as long as cache: the three
+	// formats and the index page of one topic share one walk of the store.
+	selected map[selectKey]selection
+}
+
+type selectKey struct {
+	topic string
+	limit int
+}
+
+type selection struct {
+	entries []feeds.Entry
+	count   int
 }
 
 type cacheKey struct {
@@ -118,6 +131,7 @@ func (p *publisher) swap(s *setup) {
 	p.setup = s
 	p.setGen++
 	p.cache = map[cacheKey]*rendered{}
+	p.selected = nil
 }
 
 func (p *publisher) current() *setup {
@@ -132,6 +146,7 @@ func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx con
 	defer p.mu.Unlock()
 	if g := [2]uint64{p.store.Generation(), p.setGen}; g != p.gen {
 		p.cache = map[cacheKey]*rendered{}
+		p.selected = nil
 		p.gen = g
 	}
 	if r, ok := p.cache[key]; ok {
@@ -210,10 +225,28 @@ func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 	})
 }
 
-// selectEntries walks the store newest first and lists a topic's stories,
-// each once; count is how many stories the topic holds in all. Items of
-// sources no longer configured are not published.
+// selectEntries lists a topic's stories, each once, newest first; count is
+// how many stories the topic holds in all. Items of sources no longer
+// configured are not published. It is called with p.mu held, from a build
+// of cached, and remembers its result until the cache is dropped.
 func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
+	key := selectKey{t.Name, limit}
+	if sel, ok := p.selected[key]; ok {
+		return sel.entries, sel.count, nil
+	}
+	entries, count, err := p.walkEntries(ctx, s, t, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	if p.selected == nil {
+		p.selected = map[selectKey]selection{}
+	}
+	p.selected[key] = selection{entries, count}
+	return entries, count, nil
+}
+
+// walkEntries walks the store newest first and selects a topic's stories.
+func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
 	sel := feeds.NewSelector(t, limit)
 	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
