@@ -24,13 +24,14 @@ wait_http "$BASE/readyz"
 sleep 10
 rss() { awk -v k="$1:" '$1 == k {printf "%.0f", $2 / 1024}' "/proc/$PID/status"; }
 idle=$(rss VmRSS)
+# A request that fails (the daemon's 60 s write timeout cuts off a render
+# that takes longer) is counted, not fatal: memory is what is measured.
 t0=$(now)
-for topic in all mexico trade americas phrase one; do
-  for ext in rss atom json; do
-    curl -fsS -o /dev/null "$BASE/topics/$topic.$ext"
-  done
+failed=0
+for path in /topics/{all,mexico,trade,americas,phrase,one}.{rss,atom,json} /; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 900 "$BASE$path" 2>/dev/null || true)
+  [ "$code" = 200 ] || { failed=$((failed + 1)); say "$path: ${code:-no answer} (000: the connection was cut off)"; }
 done
-curl -fsS -o /dev/null "$BASE/"
 t1=$(now)
 served=$(rss VmRSS)
 peak=$(rss VmHWM)
@@ -40,7 +41,7 @@ echo "## Memory of tidings serve, $(grep -c "^  - {name: s" "$MILLION/tidings.ya
 echo "| when | RSS | target RSS < 200 MB |"
 echo "|---|---|---|"
 echo "| after start-up and the first poll of every source | $idle MB | $([ "$idle" -lt 200 ] && echo met || echo NOT met) |"
-printf '| after every topic in every format and the index (%.1f s) | %s MB (of it anonymous: %s MB) | %s |\n' \
-  "$(echo "$t1 - $t0" | bc -l)" "$served" "$anon" "$([ "$served" -lt 200 ] && echo met || echo NOT met)"
+printf '| after every topic in every format and the index (19 requests, %s failed, %.0f s) | %s MB (of it anonymous: %s MB) | %s |\n' \
+  "$failed" "$(echo "$t1 - $t0" | bc -l)" "$served" "$anon" "$([ "$served" -lt 200 ] && echo met || echo NOT met)"
 echo "| peak (VmHWM) | $peak MB | $([ "$peak" -lt 200 ] && echo met || echo NOT met) |"
 echo "(RSS counts the pages of the store file the process has touched; the kernel can drop those under pressure, anonymous memory it cannot.)"
