@@ -8,7 +8,7 @@
 // aggression against Mexico in bid to impose rule over the Americas" by Don
 // Knowland, World Socialist Web Site, 3 February 2026): item bodies are runs
 // of its sentences wrapped in <p>, titles are the first words of a sentence,
-// and every 50th item carries the whole article, so topic queries match a
+// and one item in 50 carries the whole article, so topic queries match a
 // realistic share of items and the sanitizer sees real markup. Feeds are
 // RSS 2.0 (8 in 10), Atom 1.0 and JSON Feed 1.1, as in the wild. Output is
 // deterministic for given flags.
@@ -138,7 +138,7 @@ func (g *generator) posts(src int, o options) []post {
 		p.link = p.id + "?utm_source=rss"
 		words := strings.Fields(g.sentences[r.IntN(len(g.sentences))])
 		p.title = strings.TrimRight(strings.Join(words[:min(len(words), 6+r.IntN(6))], " "), ",.;:")
-		if j%50 == 0 {
+		if (j+src)%50 == 0 {
 			p.title, p.content = g.title, g.article
 		} else {
 			var b strings.Builder

@@ -35,14 +35,14 @@ sed -i -E "s#^  listen: .*#  listen: 127.0.0.1:$TPORT#" "$DATA/tidings.yaml"
 "$TIDINGS" serve --config "$DATA/tidings.yaml" --log-level warn 2>"$OUT/serve-tidings.log" &
 PIDS+=($!)
 TPID=$!
-T="http://127.0.0.1:$TPORT/topics/mexico.rss"
+T="http://127.0.0.1:$TPORT/topics/all.rss"
 wait_http "$T"
 
 # The same bytes as a static file for nginx.
 mkdir -p "$DATA/www"
-curl -fsS "$T" -o "$DATA/www/mexico.rss"
+curl -fsS "$T" -o "$DATA/www/all.rss"
 start_nginx "$DATA/www" "$NPORT"
-N="http://127.0.0.1:$NPORT/mexico.rss"
+N="http://127.0.0.1:$NPORT/all.rss"
 wait_http "$N"
 cmp <(curl -fsS "$T") <(curl -fsS "$N") || { say "tidings and nginx serve different bytes"; exit 1; }
 etag() { curl -fsSI "$1" | awk 'tolower($1) == "etag:" {sub(/\r$/, "", $2); print $2}'; }
@@ -80,7 +80,7 @@ t200=$(m t200) n200=$(m n200) t304=$(m t304) n304=$(m n304)
 rss=$(rss_kb "$TPID")
 
 echo "## Serving a cached topic feed on loopback: wrk -t2 -c$CONNS -d$DURATION, median of $ROUNDS rounds"
-echo "feed: /topics/mexico.rss, $(wc -c <"$DATA/www/mexico.rss") bytes, $(grep -c '<item>' "$DATA/www/mexico.rss") items; tidings RSS after the runs: $((rss / 1024)) MB"
+echo "feed: /topics/all.rss, $(wc -c <"$DATA/www/all.rss") bytes, $(grep -c '<item>' "$DATA/www/all.rss") items; tidings RSS after the runs: $((rss / 1024)) MB"
 printf '| %-40s | %12s | %12s | %8s | %s |\n' "what" "tidings" "nginx" "ratio" "target"
 printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------" "--------------" "--------------" "----------" "--------"
 row() {
