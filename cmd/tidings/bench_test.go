@@ -34,7 +34,7 @@ const benchParagraph = "<p>Washington is ramping up aggression against Mexico. T
 
 // benchPublisher opens the store of TIDINGS_BENCH_CONFIG, or fills a new
 // one, and returns the daemon's publisher and HTTP handler over it.
-func benchPublisher(b *testing.B) (*publisher, http.Handler, *storage.Store) {
+func benchPublisher(b testing.TB) (*publisher, http.Handler, *storage.Store) {
 	b.Helper()
 	path := os.Getenv("TIDINGS_BENCH_CONFIG")
 	fill := path == ""
@@ -66,7 +66,7 @@ func benchPublisher(b *testing.B) (*publisher, http.Handler, *storage.Store) {
 	return pub, srv.routes(), st
 }
 
-func writeBenchConfig(b *testing.B) string {
+func writeBenchConfig(b testing.TB) string {
 	var sb strings.Builder
 	sb.WriteString("storage: {path: ./bench.db, retention: 0, max_items_per_source: 0}\nserver: {listen: 127.0.0.1:8090, watch_config: false}\nsources:\n")
 	for i := range benchSources {
