@@ -29,11 +29,16 @@ func benchEntries(tb testing.TB, n int) []Entry {
 	return entries
 }
 
-func benchmarkRender(b *testing.B, f Format) {
+// benchmarkRender renders 50 items as a re-render does after a poll: the
+// items were sanitized before (cold: never, as on the first render).
+func benchmarkRender(b *testing.B, f Format, cold bool) {
 	ct := allTopic(b)
 	entries := benchEntries(b, 50)
 	var buf bytes.Buffer
 	for b.Loop() {
+		if cold {
+			forgetSanitized()
+		}
 		buf.Reset()
 		if err := Render(&buf, ct, entries, f, testMeta); err != nil {
 			b.Fatal(err)
@@ -42,9 +47,18 @@ func benchmarkRender(b *testing.B, f Format) {
 	b.SetBytes(int64(buf.Len()))
 }
 
-func BenchmarkRenderRSS50(b *testing.B)  { benchmarkRender(b, RSS) }
-func BenchmarkRenderAtom50(b *testing.B) { benchmarkRender(b, Atom) }
-func BenchmarkRenderJSON50(b *testing.B) { benchmarkRender(b, JSON) }
+func BenchmarkRenderRSS50(b *testing.B)     { benchmarkRender(b, RSS, false) }
+func BenchmarkRenderAtom50(b *testing.B)    { benchmarkRender(b, Atom, false) }
+func BenchmarkRenderJSON50(b *testing.B)    { benchmarkRender(b, JSON, false) }
+func BenchmarkRenderRSS50Cold(b *testing.B) { benchmarkRender(b, RSS, true) }
+
+func forgetSanitized() {
+	for _, m := range []*memo{sanitized, stripped} {
+		m.mu.Lock()
+		clear(m.m)
+		m.mu.Unlock()
+	}
+}
 
 func BenchmarkWriteIndex(b *testing.B) {
 	ts := testSummaries(b)

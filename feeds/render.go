@@ -226,12 +226,23 @@ func prepare(e *Entry, m Meta) item {
 	return out
 }
 
+// memoSize bounds each memo: enough for the summary and content of every
+// item of a few dozen 50-item topics; a few MB of strings at most.
+const memoSize = 4096
+
+// sanitized and stripped remember sanitize's and plainText's work on
+// markup, so an item is sanitized once, not once per format and render.
+var (
+	sanitized = newMemo(memoSize, func(s string) string { return strings.TrimSpace(clean(ugc.Sanitize(clean(s)))) })
+	stripped  = newMemo(memoSize, func(s string) string { return html.UnescapeString(text.Sanitize(clean(s))) })
+)
+
 // sanitize returns publishable HTML.
 func sanitize(s string) string {
 	if s == "" {
 		return ""
 	}
-	return strings.TrimSpace(clean(ugc.Sanitize(clean(s))))
+	return sanitized.get(s)
 }
 
 // plainText strips tags, decodes entities and collapses white space.
@@ -240,7 +251,7 @@ func plainText(s string) string {
 		return ""
 	}
 	if strings.ContainsAny(s, "<&") {
-		s = html.UnescapeString(text.Sanitize(clean(s)))
+		s = stripped.get(s)
 	}
 	return strings.Join(strings.Fields(clean(s)), " ")
 }

@@ -31,6 +31,10 @@ type Selector struct {
 	limit int
 	now   time.Time
 	items []tidings.Item
+	// The grouping of items into stories, kept until the next Add: order
+	// lists the standing copies newest first, alsoIn credits the others.
+	order  []int
+	alsoIn map[int][]string
 }
 
 // NewSelector returns a Selector for topic t that keeps at most limit
@@ -70,6 +74,7 @@ func (s *Selector) Add(it *tidings.Item) bool {
 	c.Categories = slices.Clone(it.Categories)
 	c.Enclosures = slices.Clone(it.Enclosures)
 	s.items = append(s.items, c)
+	s.order, s.alsoIn = nil, nil
 	return true
 }
 
@@ -81,9 +86,11 @@ func (s *Selector) Matched() int { return len(s.items) }
 // published time, at most the limit. The order of items offered to Add does
 // not change the result.
 func (s *Selector) Entries() []Entry {
-	out := s.stories()
-	if len(out) > s.limit {
-		out = out[:s.limit:s.limit]
+	order := s.stories()
+	out := make([]Entry, min(len(order), s.limit))
+	for k := range out {
+		i := order[k]
+		out[k] = Entry{Item: s.items[i], AlsoIn: s.alsoIn[i]}
 	}
 	return out
 }
@@ -92,8 +99,18 @@ func (s *Selector) Entries() []Entry {
 // however many sources carried it: the length Entries would have without a limit.
 func (s *Selector) Count() int { return len(s.stories()) }
 
-// stories groups the collected items into stories, newest first, unlimited.
-func (s *Selector) stories() []Entry {
+// stories groups the collected items into stories and returns the
+// positions of their standing copies, newest first, unlimited. The grouping
+// is kept until the next Add: a topic page asks for both Count and Entries,
+// and grouping a big topic is most of what rendering it costs.
+func (s *Selector) stories() []int {
+	if s.order == nil {
+		s.order, s.alsoIn = s.group()
+	}
+	return s.order
+}
+
+func (s *Selector) group() ([]int, map[int][]string) {
 	// less orders copies of one story: earliest published first, then
 	// configured source order, then the rest only for determinism.
 	less := func(a, b *tidings.Item) int {
@@ -136,21 +153,24 @@ func (s *Selector) stories() []Entry {
 		}
 	}
 
-	var out []Entry
+	// Sort positions, not entries: an Entry is a whole item, and moving
+	// them is most of a sort's time on a big topic.
+	order := make([]int, 0, len(s.items))
 	for i := range s.items {
 		if !hidden[i] {
-			out = append(out, Entry{Item: s.items[i], AlsoIn: alsoIn[i]})
+			order = append(order, i)
 		}
 	}
-	slices.SortFunc(out, func(a, b Entry) int {
+	slices.SortFunc(order, func(i, j int) int {
+		a, b := &s.items[i], &s.items[j]
 		return cmp.Or(
-			published(&b.Item).Compare(published(&a.Item)), // newest first
-			cmp.Compare(s.t.sourceRank(a.Item.Source), s.t.sourceRank(b.Item.Source)),
-			cmp.Compare(a.Item.Source, b.Item.Source),
-			cmp.Compare(a.Item.ID, b.Item.ID),
+			published(b).Compare(published(a)), // newest first
+			cmp.Compare(s.t.sourceRank(a.Source), s.t.sourceRank(b.Source)),
+			cmp.Compare(a.Source, b.Source),
+			cmp.Compare(a.ID, b.ID),
 		)
 	})
-	return out
+	return order, alsoIn
 }
 
 // storyKey is the canonical link under which copies of a story meet; an item

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -85,6 +86,19 @@ type publisher struct {
 	setGen uint64 // bumped on every config swap
 	cache  map[cacheKey]*rendered
 	gen    [2]uint64 // store generation and setGen the cache was built for
+	// selected keeps each topic's selection for as long as cache: the three
+	// formats and the index page of one topic share one walk of the store.
+	selected map[selectKey]selection
+}
+
+type selectKey struct {
+	topic string
+	limit int
+}
+
+type selection struct {
+	entries []feeds.Entry
+	count   int
 }
 
 type cacheKey struct {
@@ -103,6 +117,9 @@ type rendered struct {
 	// rendered again although neither store nor config changed; zero
 	// for documents that depend on those alone.
 	expires time.Time
+	// header holds the response headers, built once per render so that
+	// serving a cached document formats and allocates nothing for them.
+	header http.Header
 }
 
 // dynamicTTL is how long a document listing an age: topic is served from
@@ -121,6 +138,7 @@ func (p *publisher) swap(s *setup) {
 	p.setup = s
 	p.setGen++
 	p.cache = map[cacheKey]*rendered{}
+	p.selected = nil
 }
 
 func (p *publisher) current() *setup {
@@ -135,6 +153,7 @@ func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx con
 	defer p.mu.Unlock()
 	if g := [2]uint64{p.store.Generation(), p.setGen}; g != p.gen {
 		p.cache = map[cacheKey]*rendered{}
+		p.selected = nil
 		p.gen = g
 	}
 	if r, ok := p.cache[key]; ok && (r.expires.IsZero() || p.now().Before(r.expires)) {
@@ -223,10 +242,32 @@ func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 	})
 }
 
-// selectEntries walks the store newest first and lists a topic's stories,
-// each once; count is how many stories the topic holds in all. Items of
-// sources no longer configured are not published.
+// selectEntries lists a topic's stories, each once, newest first; count is
+// how many stories the topic holds in all. Items of sources no longer
+// configured are not published. It is called with p.mu held, from a build
+// of cached, and remembers its result until the cache is dropped.
 func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
+	key := selectKey{t.Name, limit}
+	if t.Dynamic() {
+		// age: topics change with the clock; their documents expire on their own.
+		return p.walkEntries(ctx, s, t, limit)
+	}
+	if sel, ok := p.selected[key]; ok {
+		return sel.entries, sel.count, nil
+	}
+	entries, count, err := p.walkEntries(ctx, s, t, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	if p.selected == nil {
+		p.selected = map[selectKey]selection{}
+	}
+	p.selected[key] = selection{entries, count}
+	return entries, count, nil
+}
+
+// walkEntries walks the store newest first and selects a topic's stories.
+func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
 	sel := feeds.NewSelector(t, limit).At(p.now())
 	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
@@ -272,12 +313,21 @@ func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
 
 func newRendered(body []byte, contentType string, modified time.Time) *rendered {
 	sum := sha256.Sum256(body)
-	return &rendered{
+	r := &rendered{
 		body:         bytes.Clone(body),
 		etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
 		lastModified: modified.UTC().Truncate(time.Second),
 		contentType:  contentType,
 	}
+	r.header = http.Header{
+		"Content-Type":  {r.contentType},
+		"Etag":          {r.etag},
+		"Cache-Control": {"public, max-age=60"},
+	}
+	if !r.lastModified.IsZero() && r.lastModified.Unix() > 0 {
+		r.header["Last-Modified"] = []string{r.lastModified.Format(http.TimeFormat)}
+	}
+	return r
 }
 
 // entriesModified is the newest time anything in the list changed: new

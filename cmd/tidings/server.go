@@ -5,10 +5,12 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,13 +115,15 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	limit := 0
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 500 {
-			http.Error(w, "limit must be a number from 1 to 500", http.StatusBadRequest)
-			return
+	if r.URL.RawQuery != "" { // most requests carry none: skip parsing it
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 500 {
+				http.Error(w, "limit must be a number from 1 to 500", http.StatusBadRequest)
+				return
+			}
+			limit = n
 		}
-		limit = n
 	}
 	doc, err := s.pub.topicFeed(r.Context(), name, f, limit)
 	if err == nil && doc == nil {
@@ -143,27 +147,25 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 	if err != nil {
 		s.log.Error("render", "page", r.URL.Path, "err", err)
 		http.Error(w, "500 internal error: could not render this page; the log says why", http.StatusInternalServerError)
-		s.metrics.requests.WithLabelValues(kind, topic, "500").Inc()
+		s.metrics.served(kind, topic, http.StatusInternalServerError).Inc()
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", doc.contentType)
-	h.Set("ETag", doc.etag)
-	h.Set("Cache-Control", "public, max-age=60")
-	if !doc.lastModified.IsZero() && doc.lastModified.Unix() > 0 {
-		h.Set("Last-Modified", doc.lastModified.Format(http.TimeFormat))
-	}
+	// The values are shared by every response of this document: net/http
+	// only reads them, and their capacity is their length, so an append
+	// elsewhere copies instead of writing into them.
+	maps.Copy(h, doc.header)
 	if notModified(r, doc) {
 		w.WriteHeader(http.StatusNotModified)
-		s.metrics.requests.WithLabelValues(kind, topic, "304").Inc()
+		s.metrics.served(kind, topic, http.StatusNotModified).Inc()
 		return
 	}
-	h.Set("Content-Length", strconv.Itoa(len(doc.body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(doc.body))}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		w.Write(doc.body)
 	}
-	s.metrics.requests.WithLabelValues(kind, topic, "200").Inc()
+	s.metrics.served(kind, topic, http.StatusOK).Inc()
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over
@@ -228,11 +230,38 @@ type metrics struct {
 	reloads    *prometheus.CounterVec
 	reloadOK   prometheus.Gauge
 	reloadTime prometheus.Gauge
+
+	// served caches the request counters by kind and status, so that a
+	// request costs an atomic add, not a label lookup under a lock.
+	servedMu sync.RWMutex
+	servedBy map[servedKey]prometheus.Counter
+}
+
+type servedKey struct {
+	kind, topic string
+	code        int
+}
+
+// served returns the counter of requests of a kind (and topic) answered with code.
+func (m *metrics) served(kind, topic string, code int) prometheus.Counter {
+	k := servedKey{kind, topic, code}
+	m.servedMu.RLock()
+	c, ok := m.servedBy[k]
+	m.servedMu.RUnlock()
+	if ok {
+		return c
+	}
+	c = m.requests.WithLabelValues(kind, topic, strconv.Itoa(code))
+	m.servedMu.Lock()
+	m.servedBy[k] = c
+	m.servedMu.Unlock()
+	return c
 }
 
 func newMetrics(st *storage.Store) *metrics {
 	m := &metrics{
-		reg: prometheus.NewRegistry(),
+		reg:      prometheus.NewRegistry(),
+		servedBy: map[servedKey]prometheus.Counter{},
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tidings_polls_total", Help: "Polls of sources by outcome (ok, not_modified, error).",
 		}, []string{"outcome"}),

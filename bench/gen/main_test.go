@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mmcdole/gofeed"
+
+	"github.com/tidings/tidings/config"
+)
+
+// TestGenerate writes a small workload and reads it back as Tidings would:
+// the config loads, and every feed parses with the items asked for, in its
+// format, with the seed article's text.
+func TestGenerate(t *testing.T) {
+	o := options{sources: 10, items: 60, size: 800, concurrency: 4, out: t.TempDir(), url: "file://./feeds/", listen: "127.0.0.1:8090"}
+	g := newGenerator()
+	if len(g.sentences) < 50 || g.title == "" {
+		t.Fatalf("seed gave %d sentences and title %q", len(g.sentences), g.title)
+	}
+	types := map[string]int{}
+	whole := 0
+	for i := range o.sources {
+		name, body, err := g.feed(i, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(o.out, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		types[feed.FeedType]++
+		if len(feed.Items) != o.items {
+			t.Errorf("%s: %d items, want %d", name, len(feed.Items), o.items)
+		}
+		for _, it := range feed.Items {
+			if it.Title == g.title {
+				whole++
+			}
+			if !strings.Contains(it.Content, "<p>") {
+				t.Errorf("%s: item %q has no HTML paragraphs", name, it.Title)
+			}
+		}
+	}
+	if types["rss"] != 8 || types["atom"] != 1 || types["json"] != 1 {
+		t.Errorf("feed types %v, want 8 rss, 1 atom, 1 json", types)
+	}
+	if want := o.sources * o.items / 50; whole < want-o.sources || whole > want+o.sources {
+		t.Errorf("%d items carry the whole article, want about %d", whole, want)
+	}
+	cfgPath := filepath.Join(o.out, "tidings.yaml")
+	if err := os.WriteFile(cfgPath, []byte(configYAML(o)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatalf("generated config: %v", err)
+	}
+	if len(cfg.Sources) != o.sources || len(cfg.Topics) != 6 {
+		t.Errorf("config has %d sources and %d topics, want %d and 6", len(cfg.Sources), len(cfg.Topics), o.sources)
+	}
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Memory of `tidings serve` with 10,000 sources and 1,000,000 items (the
+# store million_store in bench/lib.sh builds): resident set size after the
+# start-up poll of every source (all unchanged files), then after every
+# topic has been requested in every format, with the peak (VmHWM).
+#
+#   bench/memory/run.sh
+source "$(dirname "$0")/../lib.sh"
+
+need curl
+need bc
+build_tidings
+say "machine: $(machine)"
+million_store
+
+PORT=$(free_port 18095)
+sed -i -E "s#^  listen: .*#  listen: 127.0.0.1:$PORT#" "$MILLION/tidings.yaml"
+"$TIDINGS" serve --config "$MILLION/tidings.yaml" --log-level warn 2>"$OUT/memory-tidings.log" &
+PIDS+=($!)
+PID=$!
+BASE="http://127.0.0.1:$PORT"
+wait_http "$BASE/readyz"
+# Every source polls once at start-up, spread over 3 s; wait for the last.
+sleep 10
+rss() { awk -v k="$1:" '$1 == k {printf "%.0f", $2 / 1024}' "/proc/$PID/status"; }
+idle=$(rss VmRSS)
+# A request that fails (the daemon's 60 s write timeout cuts off a render
+# that takes longer) is counted, not fatal: memory is what is measured.
+t0=$(now)
+failed=0
+for path in /topics/{all,mexico,trade,americas,phrase,one}.{rss,atom,json} /; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 900 "$BASE$path" 2>/dev/null || true)
+  [ "$code" = 200 ] || { failed=$((failed + 1)); say "$path: ${code:-no answer} (000: the connection was cut off)"; }
+done
+t1=$(now)
+served=$(rss VmRSS)
+peak=$(rss VmHWM)
+anon=$(rss RssAnon)
+
+echo "## Memory of tidings serve, $(grep -c "^  - {name: s" "$MILLION/tidings.yaml") sources, $(awk '{print $2}' "$MILLION/.done") items"
+echo "| when | RSS | target RSS < 200 MB |"
+echo "|---|---|---|"
+echo "| after start-up and the first poll of every source | $idle MB | $([ "$idle" -lt 200 ] && echo met || echo NOT met) |"
+printf '| after every topic in every format and the index (19 requests, %s failed, %.0f s) | %s MB (of it anonymous: %s MB) | %s |\n' \
+  "$failed" "$(echo "$t1 - $t0" | bc -l)" "$served" "$anon" "$([ "$served" -lt 200 ] && echo met || echo NOT met)"
+echo "| peak (VmHWM) | $peak MB | $([ "$peak" -lt 200 ] && echo met || echo NOT met) |"
+echo "(RSS counts the pages of the store file the process has touched; the kernel can drop those under pressure, anonymous memory it cannot.)"
