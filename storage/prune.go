@@ -76,7 +76,10 @@ func (s *Store) pruneSeenBefore(ctx context.Context, cutoff, now time.Time) (int
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		type victim struct{ key, published []byte }
 		var victims []victim
 		c := b.bySeen.Cursor()
@@ -127,7 +130,10 @@ func (s *Store) pruneSourceBeyond(ctx context.Context, source string, limit int,
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		keys := sourceIndexKeys(b.bySource, source)
 		if len(keys) <= limit {
 			return putCount(b.counts, []byte(source), uint64(len(keys)))
@@ -181,7 +187,10 @@ func (s *Store) RemoveSource(ctx context.Context, source string) error {
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		keys := sourceIndexKeys(b.bySource, source)
 		p := len(source) + 1
 		for i, k := range keys {

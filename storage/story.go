@@ -1,0 +1,96 @@
+package storage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/tidings/tidings"
+)
+
+// The by_story bucket finds an item of a source by what it says rather than
+// by its GUID, so that a source that regenerates GUIDs (or rewrites links)
+// on every fetch does not flood topics with copies (GUID churn). Two keys
+// per item, each → the item's ID:
+//
+//	source \x00 'l' sha256(canonical link \x00 title)[:16]
+//	source \x00 'f' fingerprint (8 bytes, big-endian)
+//
+// Link and title together, not the link alone: blogs give distinct posts
+// one page link with different fragments, and their titles differ. The
+// fingerprint key needs the same fingerprint, not a near one: within one
+// source, a text that differs at all after folding is a different post
+// (daily digests differ in a few words).
+const (
+	storyLink        = 'l'
+	storyFingerprint = 'f'
+)
+
+// storyKeys returns the by_story keys of an item: none for an item without
+// link and fingerprint.
+func storyKeys(it *tidings.Item) [][]byte {
+	var keys [][]byte
+	prefix := sourcePrefix(it.Source)
+	if link := canonical(it); link != "" {
+		sum := sha256.Sum256([]byte(link + "\x00" + strings.TrimSpace(it.Title)))
+		k := append(bytes.Clone(prefix), storyLink)
+		keys = append(keys, append(k, sum[:16]...))
+	}
+	if it.Fingerprint != 0 {
+		k := append(bytes.Clone(prefix), storyFingerprint)
+		keys = append(keys, binary.BigEndian.AppendUint64(k, it.Fingerprint))
+	}
+	return keys
+}
+
+// canonical is the item's canonical link, computed if the fetcher left it
+// empty.
+func canonical(it *tidings.Item) string {
+	if it.CanonicalLink != "" {
+		return it.CanonicalLink
+	}
+	if it.Link != "" {
+		return tidings.CanonicalURL(it.Link)
+	}
+	return ""
+}
+
+// findStory returns the ID of a stored item of it.Source that tells the
+// same story as it, or "".
+func findStory(b txBuckets, it *tidings.Item) string {
+	for _, k := range storyKeys(it) {
+		if id := b.byStory.Get(k); id != nil {
+			return string(id)
+		}
+	}
+	return ""
+}
+
+// putStory indexes a stored item by its story keys. A key already naming
+// another item of the source keeps it: the older item is the one a churned
+// GUID is matched to.
+func putStory(b txBuckets, it *tidings.Item) error {
+	for _, k := range storyKeys(it) {
+		if b.byStory.Get(k) != nil {
+			continue
+		}
+		if err := b.byStory.Put(k, []byte(it.ID)); err != nil {
+			return fmt.Errorf("index item %q by story: %w", it.ID, err)
+		}
+	}
+	return nil
+}
+
+// deleteStory removes the story keys of a stored item that name it.
+func deleteStory(b txBuckets, it *tidings.Item) error {
+	for _, k := range storyKeys(it) {
+		if id := b.byStory.Get(k); id != nil && string(id) == it.ID {
+			if err := b.byStory.Delete(k); err != nil {
+				return fmt.Errorf("unindex item %q by story: %w", it.ID, err)
+			}
+		}
+	}
+	return nil
+}
