@@ -6,7 +6,15 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/dedupe"
 )
+
+// NearHorizon is how far apart in published time two near-duplicate copies
+// (by fingerprint) may be and still be merged: wire copies of one story
+// appear within hours of each other, while the same text a week later is
+// usually a recurring notice worth listing again. It also bounds how far
+// past a feed page's last story Selector.StopEarly reads.
+const NearHorizon = 48 * time.Hour
 
 // Entry is one story of a topic feed: the copy that stands for it and the
 // other sources that carried it too.
@@ -18,10 +26,14 @@ type Entry struct {
 // Selector collects a topic's items from a newest-first stream (the store's
 // newest-first walk) and lists each story once (DESIGN §4–5.2).
 //
-// Copies from different sources with equal canonical links are one story:
-// the matching copy with the earliest published time stands for it (ties:
+// Copies from different sources with equal canonical links are one story,
+// and so (with the topic's Dedupe strict, the default) are copies whose
+// fingerprints are near (dedupe.StrictDistance) and published within
+// NearHorizon of each other: a wire story reposted under other links. The
+// matching copy with the earliest published time stands for it (ties:
 // source order in the configuration), its own link is published, and the
-// other copies' sources are credited in Entry.AlsoIn. Within one source items
+// other copies' sources are credited in Entry.AlsoIn. Dedupe links merges
+// by canonical link only, Dedupe off not at all. Within one source items
 // are never merged, since identity is per source (§5.1): if the standing
 // copy's source has several items with that canonical link, all are listed.
 //
@@ -30,6 +42,20 @@ type Selector struct {
 	t     *Topic
 	limit int
 	items []tidings.Item
+
+	stopEarly bool
+	nextCheck int       // len(items) at which to look for the cut again
+	cut       time.Time // published time of the limit-th story, once known
+}
+
+// StopEarly lets Add return false once the stream (which must come newest
+// first by published time) is more than NearHorizon older than the page's
+// last story, so that a feed page reads a few hundred items rather than the
+// whole topic. The price: a copy published more than NearHorizon before the
+// others is not merged with them, and Count is only a lower bound.
+func (s *Selector) StopEarly() {
+	s.stopEarly = true
+	s.nextCheck = s.limit
 }
 
 // NewSelector returns a Selector for topic t that keeps at most limit
@@ -45,16 +71,25 @@ func NewSelector(t *Topic, limit int) *Selector {
 // Add offers the next item of the stream; items the topic does not match are
 // ignored. Add keeps its own copy, so the caller may reuse *it.
 //
-// Add returns false once no further item can change the result. This version
-// always returns true and keeps every matching item until the stream ends:
-// an older copy of a story already collected becomes its standing copy and
-// moves it down the list, so no point in the stream is provably final without
-// a bound on how far apart copies are published. The cost is memory and time
-// linear in the topic's matching items; callers cache the rendered bytes. A
-// dedup horizon that allows an early stop is a later optimization.
+// Add returns false once no further item can change the result. Without
+// StopEarly it always returns true and keeps every matching item until the
+// stream ends: an older copy of a story already collected becomes its
+// standing copy and moves it down the list, so no point in the stream is
+// final without a bound on how far apart copies are published.
 func (s *Selector) Add(it *tidings.Item) bool {
+	if s.stopEarly && !s.cut.IsZero() && published(it).Before(s.cut.Add(-NearHorizon)) {
+		return false
+	}
 	if !s.t.Match(it) {
 		return true
+	}
+	if s.stopEarly && s.cut.IsZero() && len(s.items)+1 >= s.nextCheck {
+		// Checked at limit, 2×limit, 4×limit… matching items, so the
+		// grouping costs amortized linear time.
+		s.nextCheck *= 2
+		if st := s.stories(); len(st) >= s.limit {
+			s.cut = published(&st[s.limit-1].Item)
+		}
 	}
 	c := *it
 	c.Authors = slices.Clone(it.Authors)
@@ -96,11 +131,40 @@ func (s *Selector) stories() []Entry {
 		)
 	}
 
-	groups := make(map[string][]int) // canonical link → indexes into s.items
-	for i := range s.items {
-		if key := storyKey(&s.items[i]); key != "" {
-			groups[key] = append(groups[key], i)
+	// Union copies into stories: by canonical link, then by fingerprint.
+	parent := make([]int, len(s.items))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(i int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
 		}
+		return i
+	}
+	union := func(a, b int) { parent[find(a)] = find(b) }
+	mode := s.t.Dedupe
+	if mode != tidings.DedupeOff {
+		byLink := make(map[string]int) // canonical link → first index
+		for i := range s.items {
+			if key := storyKey(&s.items[i]); key != "" {
+				if j, ok := byLink[key]; ok {
+					union(i, j)
+				} else {
+					byLink[key] = i
+				}
+			}
+		}
+	}
+	if mode == "" || mode == tidings.DedupeStrict {
+		s.unionNear(union)
+	}
+	groups := make(map[int][]int) // root → indexes into s.items
+	for i := range s.items {
+		r := find(i)
+		groups[r] = append(groups[r], i)
 	}
 	hidden := make([]bool, len(s.items))
 	alsoIn := make(map[int][]string) // standing copy → other sources
@@ -142,6 +206,33 @@ func (s *Selector) stories() []Entry {
 		)
 	})
 	return out
+}
+
+// unionNear joins items of different sources whose fingerprints are near
+// and whose published times are within NearHorizon: a sliding window over
+// the items in time order, so the cost is the number of pairs inside the
+// window, not all pairs.
+func (s *Selector) unionNear(union func(a, b int)) {
+	var order []int
+	for i := range s.items {
+		if s.items[i].Fingerprint != 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return published(&s.items[a]).Compare(published(&s.items[b])) })
+	for x, i := range order {
+		a := &s.items[i]
+		end := published(a).Add(NearHorizon)
+		for _, j := range order[x+1:] {
+			b := &s.items[j]
+			if published(b).After(end) {
+				break
+			}
+			if a.Source != b.Source && dedupe.Near(a.Fingerprint, b.Fingerprint, dedupe.StrictDistance) {
+				union(i, j)
+			}
+		}
+	}
 }
 
 // storyKey is the canonical link under which copies of a story meet; an item
