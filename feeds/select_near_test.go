@@ -25,7 +25,9 @@ func nearItem(source, id, title, text string, published time.Time) tidings.Item 
 }
 
 func TestSelectorNearDuplicates(t *testing.T) {
-	at := func(hour int) time.Time { return time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC).Add(time.Duration(hour) * time.Hour) }
+	at := func(hour int) time.Time {
+		return time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC).Add(time.Duration(hour) * time.Hour)
+	}
 	sources := []tidings.Source{{Name: "ap"}, {Name: "daily"}, {Name: "herald"}}
 	wire := func(source string, hour int) tidings.Item {
 		return nearItem(source, "w", "Steel deal: "+source+" version", wireText, at(hour))

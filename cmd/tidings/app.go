@@ -154,7 +154,7 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 		if limit <= 0 || limit > 500 {
 			limit = t.Limit
 		}
-		entries, _, err := p.selectEntries(ctx, s, t, limit)
+		entries, _, err := p.selectEntries(ctx, s, t, limit, true)
 		if err != nil {
 			return nil, err
 		}
@@ -176,7 +176,7 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 		sums := make([]feeds.TopicSummary, 0, len(s.topics))
 		var newest time.Time
 		for _, t := range s.topics {
-			entries, count, err := p.selectEntries(ctx, s, t, t.Limit)
+			entries, count, err := p.selectEntries(ctx, s, t, t.Limit, false)
 			if err != nil {
 				return nil, err
 			}
@@ -206,17 +206,32 @@ func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 	})
 }
 
-// selectEntries walks the store newest first and lists a topic's stories,
-// each once; count is how many stories the topic holds in all. Items of
+// selectEntries walks the topic's items newest first and lists its stories,
+// each once; count is how many stories the topic holds in all (a lower
+// bound with page, which stops reading a horizon past the page's last story,
+// see feeds.Selector.StopEarly). It reads the store's topic index, or the
+// whole store newest first when the topic has no up-to-date index. Items of
 // sources no longer configured are not published.
-func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
-	sel := feeds.NewSelector(t, limit)
-	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
+func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int, page bool) ([]feeds.Entry, int, error) {
+	var sel *feeds.Selector
+	add := func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
 			return true
 		}
 		return sel.Add(it)
-	})
+	}
+	start := func() {
+		sel = feeds.NewSelector(t, limit)
+		if page {
+			sel.StopEarly()
+		}
+	}
+	start()
+	err := p.store.TopicNewest(ctx, t.Name, add)
+	if errors.Is(err, storage.ErrTopicNotIndexed) {
+		start()
+		err = p.store.Newest(ctx, add)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("read items for topic %q: %w", t.Name, err)
 	}

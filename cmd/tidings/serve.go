@@ -66,6 +66,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		return err
 	}
 	defer st.Close()
+	if err := indexTopics(ctx, st, s); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -119,6 +122,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		srv.reloadErr.Store(nil)
 		m.reloads.WithLabelValues("ok").Inc()
 		m.reloadOK.Set(1)
+		if err := indexTopics(pollCtx, st, next); err != nil {
+			log.Error("index topics after reload; topics are served by scanning the store", "err", err)
+		}
 		pub.swap(next)
 		p.update(next.cfg.Sources)
 		log.Info("config reloaded", "trigger", why, "sources", len(next.cfg.Sources), "topics", len(next.topics))

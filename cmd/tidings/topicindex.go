@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/storage"
+)
+
+// topicDefs describes the setup's topics to the store, which keeps an index
+// of each topic's items by time (DESIGN §7 keeps the store ignorant of
+// queries: it only calls Match).
+//
+// A topic's Version hashes everything that decides which items it matches:
+// its query, the sources it resolves to (tags resolve through the sources'
+// config, so a tag added to a source changes it) and the Tidings version,
+// whose query language may match differently. Title, limit and dedupe are
+// left out: they change what is shown, not what matches.
+func topicDefs(s *setup) []storage.TopicDef {
+	defs := make([]storage.TopicDef, 0, len(s.topics))
+	for _, t := range s.topics {
+		h := sha256.New()
+		allowed := t.AllowedSources()
+		fmt.Fprintf(h, "tidings %s\x00query %s\x00all %v\x00sources %s", version, t.Query, allowed == nil, strings.Join(allowed, "\x00"))
+		defs = append(defs, storage.TopicDef{
+			Name:    t.Name,
+			Version: hex.EncodeToString(h.Sum(nil)[:12]),
+			Match:   func(it *tidings.Item) bool { return t.Match(it) },
+		})
+	}
+	return defs
+}
+
+// indexTopics tells the store about the setup's topics, rebuilding the
+// index of every topic whose definition changed.
+func indexTopics(ctx context.Context, st *storage.Store, s *setup) error {
+	if err := st.SetTopics(ctx, topicDefs(s)); err != nil {
+		return fmt.Errorf("index topics: %w", err)
+	}
+	return nil
+}
