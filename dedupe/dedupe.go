@@ -24,6 +24,7 @@
 package dedupe
 
 import (
+	"crypto/sha256"
 	"math/bits"
 
 	"github.com/tidings/tidings"
@@ -55,6 +56,16 @@ const StrictDistance = 14
 // it twice would weigh the first paragraph double. Fingerprints are stored,
 // so this function must not change without a schema migration.
 func Fingerprint(it *tidings.Item) uint64 {
+	fp, _ := Analyze(it)
+	return fp
+}
+
+// Analyze returns the item's Fingerprint and a hash of its exact folded
+// words (title, then text as Fingerprint chooses it), or zeros when it has
+// fewer than MinWords words. Within one source the text hash, not the
+// fingerprint, says "the same item": templated posts (a daily notice that
+// changes one number) have equal or near fingerprints but different texts.
+func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	var title, summary, content []string
 	query.ItemWords(it, func(field int, w string) {
 		switch field {
@@ -71,8 +82,17 @@ func Fingerprint(it *tidings.Item) uint64 {
 		body = content
 	}
 	if len(title)+len(body) < MinWords {
-		return 0
+		return 0, text
 	}
+	h := sha256.New()
+	for _, ws := range [2][]string{title, body} {
+		for _, w := range ws {
+			h.Write([]byte(w))
+			h.Write([]byte{' '})
+		}
+		h.Write([]byte{0})
+	}
+	copy(text[:], h.Sum(nil))
 	var v [64]int32
 	add := func(a, b string) {
 		h := mix(hashPair(a, b))
@@ -94,7 +114,6 @@ func Fingerprint(it *tidings.Item) uint64 {
 			add(ws[i-1], ws[i])
 		}
 	}
-	var fp uint64
 	for i, n := range v {
 		if n > 0 {
 			fp |= 1 << i
@@ -103,7 +122,7 @@ func Fingerprint(it *tidings.Item) uint64 {
 	if fp == 0 {
 		fp = 1 // 0 means "no fingerprint"
 	}
-	return fp
+	return fp, text
 }
 
 // Distance is the number of bits in which two fingerprints differ.

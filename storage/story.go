@@ -3,11 +3,11 @@ package storage
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/dedupe"
 )
 
 // The by_story bucket finds an item of a source by what it says rather than
@@ -16,20 +16,21 @@ import (
 // per item, each → the item's ID:
 //
 //	source \x00 'l' sha256(canonical link \x00 title)[:16]
-//	source \x00 'f' fingerprint (8 bytes, big-endian)
+//	source \x00 't' hash of the folded title and text (dedupe.Analyze)
 //
 // Link and title together, not the link alone: blogs give distinct posts
-// one page link with different fragments, and their titles differ. The
-// fingerprint key needs the same fingerprint, not a near one: within one
-// source, a text that differs at all after folding is a different post
-// (daily digests differ in a few words).
+// one page link with different fragments, and their titles differ. The text
+// key needs the same words, not a near fingerprint: within one source a
+// text that differs at all after folding is a different post (a templated
+// daily notice changes one number, and its SimHash may not change at all).
+// Items with too little text for a fingerprint get no text key.
 const (
-	storyLink        = 'l'
-	storyFingerprint = 'f'
+	storyLink = 'l'
+	storyText = 't'
 )
 
 // storyKeys returns the by_story keys of an item: none for an item without
-// link and fingerprint.
+// link and with too little text.
 func storyKeys(it *tidings.Item) [][]byte {
 	var keys [][]byte
 	prefix := sourcePrefix(it.Source)
@@ -38,9 +39,9 @@ func storyKeys(it *tidings.Item) [][]byte {
 		k := append(bytes.Clone(prefix), storyLink)
 		keys = append(keys, append(k, sum[:16]...))
 	}
-	if it.Fingerprint != 0 {
-		k := append(bytes.Clone(prefix), storyFingerprint)
-		keys = append(keys, binary.BigEndian.AppendUint64(k, it.Fingerprint))
+	if fp, text := dedupe.Analyze(it); fp != 0 {
+		k := append(bytes.Clone(prefix), storyText)
+		keys = append(keys, append(k, text[:]...))
 	}
 	return keys
 }

@@ -43,6 +43,7 @@ func (s *server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.admin(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.Handle("GET /sources", s.admin(http.HandlerFunc(s.handleSources)))
+	mux.Handle("GET /admin/backup", s.admin(http.HandlerFunc(s.handleBackup)))
 	return mux
 }
 
