@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -78,6 +79,12 @@ type poller struct {
 	log     *slog.Logger
 	onPoll  func(pollResult) // optional, for metrics
 
+	// storeErr is the last failed store write (disk full, read-only
+	// file), nil once a write succeeds again. While it is set, polling
+	// pauses: loops probe the store once a minute instead of fetching
+	// feeds they could not store.
+	storeErr atomic.Pointer[string]
+
 	ctx     context.Context // parent of every source loop
 	mu      sync.Mutex
 	running map[string]*sourceLoop
@@ -145,17 +152,28 @@ func (p *poller) loop(ctx context.Context, src tidings.Source) {
 			return
 		case <-timer.C:
 		}
+		if p.storeErr.Load() != nil {
+			if err := p.probeStore(ctx, src.Name); err != nil {
+				timer.Reset(storeRetry)
+				continue
+			}
+		}
 		r, err := pollOnce(ctx, p.fetcher, p.store, src)
 		if errors.Is(err, context.Canceled) {
 			return
 		}
 		if err != nil {
-			p.log.Error("poll", "source", src.Name, "err", err)
-		} else {
-			logPoll(p.log, r)
-			if p.onPoll != nil {
-				p.onPoll(r)
-			}
+			p.setStoreErr(err)
+			p.log.Error("poll: cannot write the store; polling pauses until it can", "source", src.Name, "err", err)
+			timer.Reset(storeRetry)
+			continue
+		}
+		if p.storeErr.Swap(nil) != nil {
+			p.log.Info("store writable again; polling resumes")
+		}
+		logPoll(p.log, r)
+		if p.onPoll != nil {
+			p.onPoll(r)
 		}
 		st, _, err := p.store.SourceState(ctx, src.Name)
 		wait := time.Minute // the store failed: retry soon
@@ -164,6 +182,36 @@ func (p *poller) loop(ctx context.Context, src tidings.Source) {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// storeRetry is how often a paused poller tries to write the store again.
+const storeRetry = time.Minute
+
+// setStoreErr records a failed store write for /readyz.
+func (p *poller) setStoreErr(err error) {
+	msg := err.Error()
+	p.storeErr.Store(&msg)
+}
+
+// probeStore rewrites a source's state as a cheap test write: nil means
+// the store takes writes again and polling resumes.
+func (p *poller) probeStore(ctx context.Context, source string) error {
+	st, _, err := p.store.SourceState(ctx, source)
+	if err == nil {
+		st.Name = source
+		err = p.store.SaveSourceState(ctx, st)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			p.setStoreErr(err)
+			p.log.Warn("store still not writable; polling stays paused", "source", source, "err", err)
+		}
+		return err
+	}
+	if p.storeErr.Swap(nil) != nil {
+		p.log.Info("store writable again; polling resumes")
+	}
+	return nil
 }
 
 // startSpread is how far the first polls after a start are spread.

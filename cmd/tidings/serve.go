@@ -96,6 +96,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	defer stopPolls()
 	p := newPoller(pollCtx, newFetcher(cfg), st, log)
 	p.onPoll = m.observe
+	srv.storeErr = p.storeErr.Load
 	p.update(cfg.Sources)
 	go pruneLoop(pollCtx, st, log)
 
