@@ -11,7 +11,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/dedupe"
 )
 
 // ctxCheckEvery is how many items a long loop handles between looks at its
@@ -122,15 +121,16 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 				continue
 			}
 			listed[it.ID] = struct{}{} // non-nil: the loop runs only for a listing
-			it.Fingerprint = dedupe.Fingerprint(&it)
 			ik := itemKey(source, it.ID)
 			v := b.items.Get(ik)
 			if v == nil && b.tombs.Get(ik) != nil {
 				saved.Tombstoned++
 				continue
 			}
+			var text textKey
 			if v == nil {
-				if old := findStory(b, &it); old != "" {
+				text = analyze(&it)
+				if old := findStory(b, &it, text); old != "" {
 					// GUID churn: the same story under a new ID. Once
 					// its old ID was seen in this listing, it is a
 					// second copy and dropped.
@@ -152,14 +152,17 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 					saved.Unchanged++
 					continue
 				}
+				if text == nil {
+					text = analyze(&it)
+				}
 				merged := mergeItem(&old, &it, now)
-				if err := updateItem(b, ik, &old, &merged); err != nil {
+				if err := updateItem(b, ik, &old, &merged, text); err != nil {
 					return err
 				}
 				saved.Updated++
 				continue
 			}
-			if err := insertItem(b, ik, &it, now); err != nil {
+			if err := insertItem(b, ik, &it, text, now); err != nil {
 				return err
 			}
 			saved.New++
@@ -242,7 +245,8 @@ func putItem(b txBuckets, ik []byte, it *tidings.Item) error {
 }
 
 // insertItem stores a new item and its index entries. The caller counts it.
-func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
+// text is the item's text key (analyze).
+func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time.Time) error {
 	if it.FirstSeen.IsZero() {
 		it.FirstSeen = now
 	}
@@ -266,7 +270,7 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
 	if err := b.bySource.Put(bySourceKey(it.Source, it.ID, it.Published, it.FirstSeen), nil); err != nil {
 		return fmt.Errorf("index item %q by source: %w", it.ID, err)
 	}
-	if err := putStory(b, it); err != nil {
+	if err := putStory(b, it, text); err != nil {
 		return err
 	}
 	return indexTopics(b, ik, it)
@@ -274,14 +278,14 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
 
 // updateItem replaces the stored item old with merged (same key, same
 // times, so the time indexes stay) and moves its story and topic keys.
-func updateItem(b txBuckets, ik []byte, old, merged *tidings.Item) error {
+func updateItem(b txBuckets, ik []byte, old, merged *tidings.Item, text textKey) error {
 	if err := putItem(b, ik, merged); err != nil {
 		return err
 	}
 	if err := deleteStory(b, old); err != nil {
 		return err
 	}
-	if err := putStory(b, merged); err != nil {
+	if err := putStory(b, merged, text); err != nil {
 		return err
 	}
 	return indexTopics(b, ik, merged)

@@ -8,7 +8,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tidings/tidings"
-	"github.com/tidings/tidings/dedupe"
 )
 
 // migrateBatch is how many items the migration rewrites per cursor pass:
@@ -67,11 +66,11 @@ func migrateV1(tx *bolt.Tx) error {
 		}
 		for i := range batch {
 			it := &batch[i].it
-			it.Fingerprint = dedupe.Fingerprint(it)
+			text := analyze(it)
 			if err := putItem(b, batch[i].key, it); err != nil {
 				return err
 			}
-			if err := putStory(b, it); err != nil {
+			if err := putStory(b, it, text); err != nil {
 				return err
 			}
 		}

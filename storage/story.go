@@ -29,9 +29,23 @@ const (
 	storyText = 't'
 )
 
-// storyKeys returns the by_story keys of an item: none for an item without
-// link and with too little text.
-func storyKeys(it *tidings.Item) [][]byte {
+// textKey is the dedupe.Analyze text hash of an item, or nil when it has
+// too little text; computed once per item, as it tokenizes the whole text.
+type textKey []byte
+
+// analyze sets it.Fingerprint and returns its text key.
+func analyze(it *tidings.Item) textKey {
+	fp, text := dedupe.Analyze(it)
+	it.Fingerprint = fp
+	if fp == 0 {
+		return nil
+	}
+	return text[:]
+}
+
+// storyKeys returns the by_story keys of an item whose text key is text:
+// none for an item without link and with too little text.
+func storyKeys(it *tidings.Item, text textKey) [][]byte {
 	var keys [][]byte
 	prefix := sourcePrefix(it.Source)
 	if link := canonical(it); link != "" {
@@ -39,9 +53,9 @@ func storyKeys(it *tidings.Item) [][]byte {
 		k := append(bytes.Clone(prefix), storyLink)
 		keys = append(keys, append(k, sum[:16]...))
 	}
-	if fp, text := dedupe.Analyze(it); fp != 0 {
+	if text != nil {
 		k := append(bytes.Clone(prefix), storyText)
-		keys = append(keys, append(k, text[:]...))
+		keys = append(keys, append(k, text...))
 	}
 	return keys
 }
@@ -60,8 +74,8 @@ func canonical(it *tidings.Item) string {
 
 // findStory returns the ID of a stored item of it.Source that tells the
 // same story as it, or "".
-func findStory(b txBuckets, it *tidings.Item) string {
-	for _, k := range storyKeys(it) {
+func findStory(b txBuckets, it *tidings.Item, text textKey) string {
+	for _, k := range storyKeys(it, text) {
 		if id := b.byStory.Get(k); id != nil {
 			return string(id)
 		}
@@ -72,8 +86,8 @@ func findStory(b txBuckets, it *tidings.Item) string {
 // putStory indexes a stored item by its story keys. A key already naming
 // another item of the source keeps it: the older item is the one a churned
 // GUID is matched to.
-func putStory(b txBuckets, it *tidings.Item) error {
-	for _, k := range storyKeys(it) {
+func putStory(b txBuckets, it *tidings.Item, text textKey) error {
+	for _, k := range storyKeys(it, text) {
 		if b.byStory.Get(k) != nil {
 			continue
 		}
@@ -86,7 +100,12 @@ func putStory(b txBuckets, it *tidings.Item) error {
 
 // deleteStory removes the story keys of a stored item that name it.
 func deleteStory(b txBuckets, it *tidings.Item) error {
-	for _, k := range storyKeys(it) {
+	var text textKey
+	if it.Fingerprint != 0 {
+		_, t := dedupe.Analyze(it)
+		text = t[:]
+	}
+	for _, k := range storyKeys(it, text) {
 		if id := b.byStory.Get(k); id != nil && string(id) == it.ID {
 			if err := b.byStory.Delete(k); err != nil {
 				return fmt.Errorf("unindex item %q by story: %w", it.ID, err)
