@@ -87,6 +87,13 @@ type publisher struct {
 	setGen uint64 // bumped on every config swap
 	cache  map[cacheKey]*rendered
 	gen    [2]uint64 // store generation and setGen the cache was built for
+
+	// meta is shared by every document of one generation: it reads every
+	// source's state (a JSON decode each, milliseconds for a thousand
+	// sources), so the index and each topic and format should not each
+	// pay for it.
+	metaVal *feeds.Meta
+	metaFor [2]uint64 // the gen metaVal was built for
 }
 
 type cacheKey struct {
@@ -238,9 +245,18 @@ func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic,
 	return sel.Entries(), sel.Count(), nil
 }
 
-// meta describes the published feeds: absolute base URL and how sources are
-// named, from the config first and the feeds' own titles second.
+// meta returns the cached feed metadata (buildMeta); p.mu must be held.
 func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
+	if p.metaVal == nil || p.metaFor != p.gen {
+		m := p.buildMeta(ctx, s)
+		p.metaVal, p.metaFor = &m, p.gen
+	}
+	return *p.metaVal
+}
+
+// buildMeta describes the published feeds: absolute base URL and how sources are
+// named, from the config first and the feeds' own titles second.
+func (p *publisher) buildMeta(ctx context.Context, s *setup) feeds.Meta {
 	m := feeds.Meta{
 		BaseURL:     s.cfg.Server.BaseURL,
 		SourceTitle: make(map[string]string, len(s.cfg.Sources)),
