@@ -17,7 +17,10 @@ import (
 	"github.com/tidings/tidings/feeds"
 )
 
-var benchItems = flag.Int("bench.items", 1_000_000, "items in the store of BenchmarkTopicFeed")
+var (
+	benchItems = flag.Int("bench.items", 1_000_000, "items in the store of BenchmarkTopicFeed")
+	benchPollN = flag.Int("bench.poll", 100, "items per poll (per write transaction) when BenchmarkTopicFeed builds its store")
+)
 
 // benchWords is the vocabulary of generated items; "mexico" is rare, so
 // the topic "mexico" holds about 2% of the store.
@@ -91,7 +94,7 @@ func BenchmarkTopicFeed(b *testing.B) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	end := time.Now().UTC()
-	perSource, perPoll := *benchItems/1000, 100
+	perSource, perPoll := *benchItems/1000, *benchPollN
 	start := time.Now()
 	var ingestDur time.Duration
 	for first := 0; first < perSource; first += perPoll {
