@@ -112,3 +112,21 @@ func TestFingerprintTooShort(t *testing.T) {
 		t.Error("Fingerprint of a full story = 0")
 	}
 }
+
+// FuzzFingerprint: any title and HTML give a fingerprint without panicking,
+// the same one every time, and a text's fingerprint ignores case.
+func FuzzFingerprint(f *testing.F) {
+	f.Add("Mexico, Canada cut steel tariffs", steelText)
+	f.Add("Sismo", "<p>Un sismo de magnitud 6,4 &amp; <script>x</script> sacudió Oaxaca</p>")
+	f.Add("", "<")
+	f.Fuzz(func(t *testing.T, title, html string) {
+		it := &tidings.Item{Title: title, Content: html}
+		fp, text := Analyze(it)
+		if fp2, text2 := Analyze(it); fp2 != fp || text2 != text {
+			t.Fatalf("Analyze is not deterministic: %x/%x", fp, fp2)
+		}
+		if (fp == 0) != (text == [16]byte{}) {
+			t.Errorf("fingerprint %x but text hash %x", fp, text)
+		}
+	})
+}
