@@ -169,6 +169,9 @@ func Open(path string, opts Options) (*Store, error) {
 		err = db.View(checkSchema)
 	} else {
 		err = db.Update(s.initSchema)
+		if errors.Is(err, errNeedsMigration) {
+			err = s.migrate(db)
+		}
 	}
 	if err != nil {
 		_ = db.Close()
@@ -244,9 +247,7 @@ func (s *Store) initSchema(tx *bolt.Tx) error {
 		return err
 	}
 	if v < schemaVersion {
-		if err := s.migrate(tx, v); err != nil {
-			return fmt.Errorf("migrate store from schema %d to %d: %w", v, schemaVersion, err)
-		}
+		return errNeedsMigration
 	}
 	return checkSchema(tx)
 }

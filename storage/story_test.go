@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/tidings/tidings"
 )
 
@@ -310,4 +312,40 @@ func copyFile(t *testing.T, from, to string) {
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestMigrateInterrupted: a migration cut short after some batches (a crash)
+// leaves a schema 1 store that the next Open finishes migrating.
+func TestMigrateInterrupted(t *testing.T) {
+	defer func(n int) { migrateBatch = n }(migrateBatch)
+	migrateBatch = 3
+	path := filepath.Join(t.TempDir(), "v1.db")
+	copyFile(t, "testdata/v1.db", path)
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketByStory, bucketByTopic, bucketTopicVer} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		_, done, err := migrateV1Batch(tx, nil)
+		if done {
+			t.Error("first batch of 3 migrated all 8 items")
+		}
+		return err
+	})
+	s := mustOpenAt(t, path, Options{})
+	if st := mustStats(t, s); st.Items != 8 {
+		t.Errorf("after the resumed migration: %d items, want 8", st.Items)
+	}
+	n := 0
+	err := s.Newest(context.Background(), func(it *tidings.Item) bool {
+		if it.Fingerprint != 0 {
+			n++
+		}
+		return true
+	})
+	if err != nil || n == 0 {
+		t.Errorf("no migrated item has a fingerprint (%v)", err)
+	}
+	checkIndexes(t, s)
 }
