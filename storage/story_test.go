@@ -158,6 +158,8 @@ func topicIDs(t *testing.T, s *Store, topic string) []string {
 }
 
 func TestTopicIndex(t *testing.T) {
+	defer func(n int) { rebuildBatch = n }(rebuildBatch)
+	rebuildBatch = 2 // rebuilds cross transactions
 	ctx := context.Background()
 	path := storePath(t)
 	s, err := Open(path, Options{})

@@ -37,12 +37,17 @@ type TopicDef struct {
 }
 
 // SetTopics tells the store which topics to index. Topics whose stored
-// index has another version, or none, are rebuilt from every stored item
-// in one write transaction (a few seconds for a million items, during
-// which polls wait); indexes of topics no longer given are deleted. From
-// then on SavePoll, Prune and RemoveSource keep the indexes of these topics
-// up to date. On a read-only store SetTopics only records the definitions:
-// TopicNewest serves those whose stored version matches.
+// index has another version, or none, are rebuilt from every stored item;
+// indexes of topics no longer given are deleted. From then on SavePoll,
+// Prune and RemoveSource keep the indexes of these topics up to date. On a
+// read-only store SetTopics only records the definitions: TopicNewest
+// serves those whose stored version matches.
+//
+// A rebuild walks the store in batches of rebuildBatch items, each its own
+// write transaction, so polls go on meanwhile (they index their items for
+// the new definitions already); the version is written last, so until then,
+// and after a crash midway, TopicNewest reports ErrTopicNotIndexed and the
+// next SetTopics starts over.
 func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 	defs = slices.Clone(defs)
 	for _, d := range defs {
@@ -54,10 +59,11 @@ func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 	if s.opts.ReadOnly {
 		return nil
 	}
+	var stale []TopicDef
 	err := s.update(ctx, func(tx *bolt.Tx) error {
+		stale = nil
 		b := s.buckets(tx)
 		want := make(map[string]bool, len(defs))
-		var stale []TopicDef
 		for _, d := range defs {
 			want[d.Name] = true
 			if string(b.topicVer.Get([]byte(d.Name))) != d.Version {
@@ -76,34 +82,32 @@ func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 				return err
 			}
 		}
-		if len(stale) == 0 {
-			return nil
-		}
 		for _, d := range stale {
 			if err := dropTopicIndex(b, d.Name); err != nil {
 				return err
 			}
 		}
-		n := 0
-		c := b.items.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if n++; n%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var it tidings.Item
-			if err := decodeItem(v, &it); err != nil {
-				return fmt.Errorf("item %q: %w", k, err)
-			}
-			for _, d := range stale {
-				if d.Match(&it) {
-					if err := b.byTopic.Put(topicKey(d.Name, it.Published, it.FirstSeen, k), nil); err != nil {
-						return fmt.Errorf("index item %q in topic %q: %w", it.ID, d.Name, err)
-					}
-				}
-			}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: index topics: %w", err)
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	var after []byte
+	for done := false; !done; {
+		err := s.update(ctx, func(tx *bolt.Tx) error {
+			var err error
+			after, done, err = indexBatch(ctx, s.buckets(tx), stale, after)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("storage: index topics: %w", err)
 		}
+	}
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		b := s.buckets(tx)
 		for _, d := range stale {
 			if err := b.topicVer.Put([]byte(d.Name), []byte(d.Version)); err != nil {
 				return fmt.Errorf("put version of topic %q: %w", d.Name, err)
@@ -115,6 +119,56 @@ func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 		return fmt.Errorf("storage: index topics: %w", err)
 	}
 	return nil
+}
+
+// rebuildBatch is how many items one transaction of a topic rebuild reads.
+// A variable so that tests can cross batches with few items.
+var rebuildBatch = 20000
+
+// indexBatch indexes, in the topics defs, up to rebuildBatch items after the
+// key after (from the start when nil); done reports the end of the items.
+func indexBatch(ctx context.Context, b txBuckets, defs []TopicDef, after []byte) (last []byte, done bool, err error) {
+	c := b.items.Cursor()
+	k, v := c.First()
+	if after != nil {
+		k, v = c.Seek(after)
+		if k != nil && bytes.Equal(k, after) {
+			k, v = c.Next()
+		}
+	}
+	type entry struct {
+		topic string
+		key   []byte
+	}
+	var puts []entry
+	for n := 0; k != nil && n < rebuildBatch; k, v = c.Next() {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, false, err
+			}
+		}
+		last = k
+		var it tidings.Item
+		if err := decodeItem(v, &it); err != nil {
+			return nil, false, fmt.Errorf("item %q: %w", k, err)
+		}
+		for _, d := range defs {
+			if d.Match(&it) {
+				puts = append(puts, entry{d.Name, topicKey(d.Name, it.Published, it.FirstSeen, k)})
+			}
+		}
+	}
+	done = k == nil
+	last = bytes.Clone(last)
+	// Written after the walk, which must not see its bucket change; these
+	// go to another bucket, but a cursor over a changing file is not worth
+	// the risk.
+	for _, e := range puts {
+		if err := b.byTopic.Put(e.key, nil); err != nil {
+			return nil, false, fmt.Errorf("index in topic %q: %w", e.topic, err)
+		}
+	}
+	return last, done, nil
 }
 
 // dropTopicIndex deletes a topic's index and version.
