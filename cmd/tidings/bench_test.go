@@ -49,9 +49,10 @@ func benchSetup(b *testing.B, dir string) *setup {
 	return s
 }
 
-// benchPoll returns one poll of n items of a source, published over the
-// 30 days before end, interleaved with the other sources.
-func benchPoll(rng *rand.Rand, source string, n, first, total int, end time.Time) []tidings.Item {
+// benchPoll returns one poll of n items of a source, published one after
+// another from since on, step apart: as in real polls, each brings the
+// source's newest items, so the time indexes grow at their end.
+func benchPoll(rng *rand.Rand, source string, n, first int, since time.Time, step time.Duration) []tidings.Item {
 	items := make([]tidings.Item, n)
 	for i := range items {
 		k := first + i
@@ -64,12 +65,13 @@ func benchPoll(rng *rand.Rand, source string, n, first, total int, end time.Time
 			text.WriteString("mexico ")
 		}
 		link := fmt.Sprintf("https://%s.example/story/%d", source, k)
+		published := since.Add(time.Duration(i) * step)
 		items[i] = tidings.Item{
 			Source: source, ID: link, Link: link, CanonicalLink: link,
 			Title:     fmt.Sprintf("Story %d: %s %s", k, benchWords[rng.IntN(len(benchWords))], benchWords[rng.IntN(len(benchWords))]),
 			Summary:   "<p>" + text.String() + "</p>",
-			Published: end.Add(-time.Duration(rng.Int64N(int64(30 * 24 * time.Hour)))),
-			FirstSeen: end,
+			Published: published,
+			FirstSeen: published.Add(time.Minute),
 		}
 	}
 	return items
@@ -93,14 +95,18 @@ func BenchmarkTopicFeed(b *testing.B) {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	end := time.Now().UTC()
 	perSource, perPoll := *benchItems/1000, *benchPollN
+	// The store spans the last 30 days; polls come in time order.
+	step := 30 * 24 * time.Hour / time.Duration(*benchItems)
+	at := time.Now().UTC().Add(-30 * 24 * time.Hour)
 	start := time.Now()
 	var ingestDur time.Duration
 	for first := 0; first < perSource; first += perPoll {
 		for i := range 1000 {
 			name := fmt.Sprintf("src%04d", i)
-			items := benchPoll(rng, name, min(perPoll, perSource-first), first, perSource, end)
+			n := min(perPoll, perSource-first)
+			items := benchPoll(rng, name, n, first, at, step)
+			at = at.Add(time.Duration(n) * step)
 			t := time.Now()
 			if _, err := st.SavePoll(ctx, name, items, tidings.SourceState{}); err != nil {
 				b.Fatal(err)
@@ -113,6 +119,13 @@ func BenchmarkTopicFeed(b *testing.B) {
 	b.Logf("built %d items in %s (SavePoll alone: %s, %.0f items/s); file %d MB", stats.Items,
 		time.Since(start).Round(time.Second), ingestDur.Round(time.Second), float64(stats.Items)/ingestDur.Seconds(), fi.Size()>>20)
 
+	for _, topic := range []string{"mexico", "strikes", "tagged"} {
+		walked := 0
+		sel := feeds.NewSelector(s.byName[topic], 50)
+		sel.StopEarly()
+		err := st.TopicNewest(ctx, topic, func(it *tidings.Item) bool { walked++; return sel.Add(it) })
+		b.Logf("topic %s: a page reads %d items of its index (%v)", topic, walked, err)
+	}
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
 	b.Run("meta", func(b *testing.B) { // what a new store generation adds once
 		for b.Loop() {
