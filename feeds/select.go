@@ -14,7 +14,7 @@ import (
 // appear within hours of each other, while the same text a week later is
 // usually a recurring notice worth listing again. It also bounds how far
 // past a feed page's last story Selector.StopEarly reads.
-const NearHorizon = 48 * time.Hour
+const NearHorizon = 24 * time.Hour
 
 // Entry is one story of a topic feed: the copy that stands for it and the
 // other sources that carried it too.

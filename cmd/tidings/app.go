@@ -242,7 +242,11 @@ func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic,
 	if err != nil {
 		return nil, 0, fmt.Errorf("read items for topic %q: %w", t.Name, err)
 	}
-	return sel.Entries(), sel.Count(), nil
+	entries := sel.Entries()
+	if page {
+		return entries, len(entries), nil // the caller wants no count: spare a grouping pass
+	}
+	return entries, sel.Count(), nil
 }
 
 // meta returns the cached feed metadata (buildMeta); p.mu must be held.
