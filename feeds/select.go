@@ -46,13 +46,23 @@ type Selector struct {
 	stopEarly bool
 	nextCheck int       // len(items) at which to look for the cut again
 	cut       time.Time // published time of the limit-th story, once known
+	// Once the cut is known, an older item is kept only if it may join a
+	// story collected so far (topLinks, topPrints), or as one of at most
+	// limit reserves that fill the page should older copies move stories
+	// below the cut. The rest cannot change the page.
+	topLinks  map[string]bool
+	topPrints []uint64
+	reserve   int
 }
 
 // StopEarly lets Add return false once the stream (which must come newest
 // first by published time) is more than NearHorizon older than the page's
 // last story, so that a feed page reads a few hundred items rather than the
-// whole topic. The price: a copy published more than NearHorizon before the
-// others is not merged with them, and Count is only a lower bound.
+// whole topic; past the page's last story it keeps only items that may be
+// copies of the stories collected, plus a reserve of limit others. The
+// price: a copy published more than NearHorizon before the others is not
+// merged with them, chains of copies through an unkept item are not
+// followed, and Count and Matched are only lower bounds.
 func (s *Selector) StopEarly() {
 	s.stopEarly = true
 	s.nextCheck = s.limit
@@ -89,7 +99,22 @@ func (s *Selector) Add(it *tidings.Item) bool {
 		s.nextCheck *= 2
 		if st := s.stories(); len(st) >= s.limit {
 			s.cut = published(&st[s.limit-1].Item)
+			s.topLinks = make(map[string]bool, len(s.items))
+			for i := range s.items {
+				if key := storyKey(&s.items[i]); key != "" {
+					s.topLinks[key] = true
+				}
+				if fp := s.items[i].Fingerprint; fp != 0 {
+					s.topPrints = append(s.topPrints, fp)
+				}
+			}
 		}
+	}
+	if !s.cut.IsZero() && published(it).Before(s.cut) && !s.joinsTop(it) {
+		if s.reserve >= s.limit {
+			return true
+		}
+		s.reserve++
 	}
 	c := *it
 	c.Authors = slices.Clone(it.Authors)
@@ -97,6 +122,22 @@ func (s *Selector) Add(it *tidings.Item) bool {
 	c.Enclosures = slices.Clone(it.Enclosures)
 	s.items = append(s.items, c)
 	return true
+}
+
+// joinsTop reports whether it may be a copy of a story collected before
+// the cut was known.
+func (s *Selector) joinsTop(it *tidings.Item) bool {
+	if key := storyKey(it); key != "" && s.topLinks[key] {
+		return true
+	}
+	if it.Fingerprint != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
+		for _, fp := range s.topPrints {
+			if dedupe.Near(fp, it.Fingerprint, dedupe.StrictDistance) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Matched returns how many offered items the topic matched so far, copies
