@@ -93,43 +93,58 @@ func TestSelectorNearDuplicates(t *testing.T) {
 
 // TestSelectorStopEarly: a page of a long newest-first stream stops after
 // reading a horizon past its last story, with the same entries as reading
-// everything.
+// everything, also when copies come hours after their originals.
 func TestSelectorStopEarly(t *testing.T) {
 	topic, err := Compile(tidings.Topic{Name: "t"}, []tidings.Source{{Name: "a"}, {Name: "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
-	var items []tidings.Item
-	for i := range 2000 { // one an hour, newest first; b reposts every 10th of a's an hour later
-		it := tidings.Item{Source: "a", ID: fmt.Sprint(i), Title: fmt.Sprint("story ", i),
-			Link: fmt.Sprint("https://a.example/", i), Published: start.Add(-time.Duration(i) * time.Hour)}
-		it.CanonicalLink = it.Link
-		if i%10 == 0 {
-			c := it
-			c.Source, c.Published = "b", c.Published.Add(time.Hour)
-			items = append(items, c)
-		}
-		items = append(items, it)
+	tests := map[string]struct {
+		limit int
+		lag   time.Duration // how long after a's original b reposts it
+	}{
+		"page of 20, copies an hour late":  {20, time.Hour},
+		"page of 3, copies 12 hours late":  {3, 12 * time.Hour},
+		"page of 5, copies 20 hours late":  {5, 20 * time.Hour},
+		"page of 50, copies 23 hours late": {50, 23 * time.Hour},
 	}
-	full, early := NewSelector(topic, 20), NewSelector(topic, 20)
-	early.StopEarly()
-	read := 0
-	for i := range items {
-		full.Add(&items[i])
-	}
-	for i := range items {
-		read++
-		if !early.Add(&items[i]) {
-			break
-		}
-	}
-	if read > 200 {
-		t.Errorf("StopEarly read %d of %d items for a page of 20", read, len(items))
-	}
-	if f, e := full.Entries(), early.Entries(); !slices.EqualFunc(f, e, func(x, y Entry) bool {
-		return x.Item.Source == y.Item.Source && x.Item.ID == y.Item.ID && slices.Equal(x.AlsoIn, y.AlsoIn)
-	}) {
-		t.Errorf("early entries differ from full ones:\n%v\n%v", e, f)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var items []tidings.Item
+			for i := range 2000 { // one an hour; b reposts every 7th of a's
+				it := tidings.Item{Source: "a", ID: fmt.Sprint(i), Title: fmt.Sprint("story ", i),
+					Link: fmt.Sprint("https://a.example/", i), Published: start.Add(-time.Duration(i) * time.Hour)}
+				it.CanonicalLink = it.Link
+				items = append(items, it)
+				if i%7 == 0 {
+					c := it
+					c.Source, c.Published = "b", c.Published.Add(tc.lag)
+					items = append(items, c)
+				}
+			}
+			slices.SortStableFunc(items, func(x, y tidings.Item) int { return y.Published.Compare(x.Published) })
+			full, early := NewSelector(topic, tc.limit), NewSelector(topic, tc.limit)
+			early.StopEarly()
+			read := 0
+			for i := range items {
+				full.Add(&items[i])
+			}
+			for i := range items {
+				read++
+				if !early.Add(&items[i]) {
+					break
+				}
+			}
+			if read > 4*tc.limit+100 {
+				t.Errorf("StopEarly read %d of %d items for a page of %d", read, len(items), tc.limit)
+			}
+			f, e := full.Entries(), early.Entries()
+			if !slices.EqualFunc(f, e, func(x, y Entry) bool {
+				return x.Item.Source == y.Item.Source && x.Item.ID == y.Item.ID && slices.Equal(x.AlsoIn, y.AlsoIn)
+			}) {
+				t.Errorf("early entries differ from full ones:\n%v\n%v", e, f)
+			}
+		})
 	}
 }
