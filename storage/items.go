@@ -134,13 +134,24 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 					// GUID churn: the same story under a new ID. Once
 					// its old ID was seen in this listing, it is a
 					// second copy and dropped.
-					if _, dup := listed[old]; dup {
+					oik := itemKey(source, old)
+					ov := b.items.Get(oik)
+					_, dup := listed[old]
+					switch {
+					case ov != nil && dup:
+						continue
+					case ov != nil:
+						listed[old] = struct{}{}
+						it.ID, ik, v = old, oik, ov
+					case b.tombs.Get(oik) != nil:
+						// A churned GUID of a pruned item: keep its
+						// tombstone, as for the old GUID itself.
+						if !dup {
+							listed[old] = struct{}{}
+							saved.Tombstoned++
+						}
 						continue
 					}
-					listed[old] = struct{}{}
-					it.ID = old
-					ik = itemKey(source, old)
-					v = b.items.Get(ik)
 				}
 			}
 			if v != nil {
@@ -179,7 +190,7 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 			}
 		}
 		if listed != nil {
-			if err := dropUnlistedTombs(b.tombs, source, listed); err != nil {
+			if err := dropUnlistedTombs(b, source, listed); err != nil {
 				return err
 			}
 		}
@@ -293,9 +304,13 @@ func updateItem(b txBuckets, ik []byte, old, merged *tidings.Item, text textKey)
 
 // deleteItem removes an item and its index entries. The caller adjusts the
 // count and decides about a tombstone.
-func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time) error {
+//
+// A tombstoned item keeps its story keys, naming its tombstoned ID, so that
+// a churned GUID of a pruned item is recognized and not re-added either;
+// dropUnlistedTombs removes them with the tombstone.
+func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time, tombstone bool) error {
 	source, id := splitItemKey(ik)
-	if v := b.items.Get(ik); v != nil {
+	if v := b.items.Get(ik); v != nil && !tombstone {
 		var it tidings.Item
 		if err := decodeItem(v, &it); err != nil {
 			return fmt.Errorf("item %q of %q: %w", id, source, err)
@@ -324,21 +339,38 @@ func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time) error {
 }
 
 // dropUnlistedTombs deletes the tombstones of source whose identity is not
-// in listed: once a source stops listing a pruned item, it may come back as
-// new later (DESIGN §5.3).
-func dropUnlistedTombs(tombs *bolt.Bucket, source string, listed map[string]struct{}) error {
+// in listed, and the story keys that name them: once a source stops listing
+// a pruned item, it may come back as new later (DESIGN §5.3).
+func dropUnlistedTombs(b txBuckets, source string, listed map[string]struct{}) error {
 	prefix := sourcePrefix(source)
 	var drop [][]byte
-	c := tombs.Cursor()
+	dropped := map[string]bool{}
+	c := b.tombs.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if _, ok := listed[string(k[len(prefix):])]; !ok {
 			drop = append(drop, bytes.Clone(k))
+			dropped[string(k[len(prefix):])] = true
 		}
 	}
 	// Deleting behind a moving cursor can skip keys, hence two passes.
 	for _, k := range drop {
-		if err := tombs.Delete(k); err != nil {
+		if err := b.tombs.Delete(k); err != nil {
 			return fmt.Errorf("drop tombstone: %w", err)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	var stories [][]byte
+	c = b.byStory.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if dropped[string(v)] {
+			stories = append(stories, bytes.Clone(k))
+		}
+	}
+	for _, k := range stories {
+		if err := b.byStory.Delete(k); err != nil {
+			return fmt.Errorf("drop story key of a tombstone: %w", err)
 		}
 	}
 	return nil

@@ -98,7 +98,7 @@ func (s *Store) pruneSeenBefore(ctx context.Context, cutoff, now time.Time) (int
 				}
 			}
 			ik := vic.key[timeLen:]
-			if err := deleteItem(b, ik, getTime(vic.published), getTime(vic.key[:timeLen])); err != nil {
+			if err := deleteItem(b, ik, getTime(vic.published), getTime(vic.key[:timeLen]), true); err != nil {
 				return err
 			}
 			if err := b.tombs.Put(ik, tomb); err != nil {
@@ -149,7 +149,7 @@ func (s *Store) pruneSourceBeyond(ctx context.Context, source string, limit int,
 			}
 			published, firstSeen := getTime(k[p:]), getTime(k[p+timeLen:])
 			ik := itemKey(source, string(k[p+2*timeLen:]))
-			if err := deleteItem(b, ik, published, firstSeen); err != nil {
+			if err := deleteItem(b, ik, published, firstSeen, true); err != nil {
 				return err
 			}
 			if err := b.tombs.Put(ik, tomb); err != nil {
@@ -200,12 +200,12 @@ func (s *Store) RemoveSource(ctx context.Context, source string) error {
 				}
 			}
 			ik := itemKey(source, string(k[p+2*timeLen:]))
-			if err := deleteItem(b, ik, getTime(k[p:]), getTime(k[p+timeLen:])); err != nil {
+			if err := deleteItem(b, ik, getTime(k[p:]), getTime(k[p+timeLen:]), false); err != nil {
 				return err
 			}
 		}
 		deleted = len(keys)
-		if err := dropUnlistedTombs(b.tombs, source, nil); err != nil {
+		if err := dropUnlistedTombs(b, source, nil); err != nil {
 			return err
 		}
 		if err := b.counts.Delete([]byte(source)); err != nil {

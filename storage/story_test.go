@@ -351,3 +351,45 @@ func TestMigrateInterrupted(t *testing.T) {
 	}
 	checkIndexes(t, s)
 }
+
+// TestChurnAfterPrune: a pruned item does not come back under a new GUID
+// while its source still lists it, and may once the source stopped.
+func TestChurnAfterPrune(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	s := mustOpenStore(t, Options{Now: c.Now, Retention: time.Hour})
+	old := story("s", "guid-1", "Night buses extended", "https://s.example/buses", t0)
+	if _, err := s.SavePoll(ctx, "s", []tidings.Item{old}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Hour)
+	if n, err := s.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	churned := old
+	churned.ID = "guid-2"
+	for range 2 {
+		saved, err := s.SavePoll(ctx, "s", []tidings.Item{churned}, tidings.SourceState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved.New != 0 || saved.Tombstoned != 1 {
+			t.Errorf("churned GUID of a pruned item: %+v, want it tombstoned", saved)
+		}
+		checkIndexes(t, s)
+		churned.ID = "guid-3"
+	}
+	// The source stops listing it: tombstone and story keys go.
+	if _, err := s.SavePoll(ctx, "s", []tidings.Item{}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	checkIndexes(t, s)
+	if st := mustStats(t, s); st.Tombstones != 0 {
+		t.Errorf("%d tombstones left", st.Tombstones)
+	}
+	saved, err := s.SavePoll(ctx, "s", []tidings.Item{churned}, tidings.SourceState{})
+	if err != nil || saved.New != 1 {
+		t.Errorf("after the source dropped it, the story comes back as new: %+v, %v", saved, err)
+	}
+	checkIndexes(t, s)
+}

@@ -99,8 +99,8 @@ func (s *Store) Verify(ctx context.Context) error {
 		}
 		_ = b.byStory.ForEach(func(k, v []byte) error {
 			source, _ := splitItemKey(k)
-			if b.items.Get(itemKey(source, string(v))) == nil {
-				bad("story key %q names missing item %q", k, v)
+			if ik := itemKey(source, string(v)); b.items.Get(ik) == nil && b.tombs.Get(ik) == nil {
+				bad("story key %q names %q, neither stored nor tombstoned", k, v)
 			}
 			return nil
 		})
