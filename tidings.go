@@ -91,6 +91,10 @@ type Item struct {
 	Published     time.Time   `json:"published,omitzero"`
 	Updated       time.Time   `json:"updated,omitzero"`
 	FirstSeen     time.Time   `json:"first_seen,omitzero"`
+	// Fingerprint is a near-duplicate fingerprint of the title and text
+	// (SimHash, see package dedupe), set by the store on ingest; 0 means
+	// the item is too short to have one.
+	Fingerprint uint64 `json:"fingerprint,omitempty"`
 }
 
 // Person is an author of an item.
@@ -115,7 +119,18 @@ type Topic struct {
 	Tags        []string // only sources with one of these tags (either this or Sources)
 	Sources     []string // only these sources
 	Limit       int      // items in the published feed
+	// Dedupe is how copies of one story from different sources are merged:
+	// DedupeStrict (also near-duplicates by fingerprint, the default when
+	// empty), DedupeLinks (equal canonical links only) or DedupeOff.
+	Dedupe string
 }
+
+// Values of Topic.Dedupe.
+const (
+	DedupeStrict = "strict"
+	DedupeLinks  = "links"
+	DedupeOff    = "off"
+)
 
 // ItemID returns the identity of an item within its source (DESIGN §5.1):
 // the feed's GUID, else its link, else a hash of title and published date.

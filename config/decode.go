@@ -28,7 +28,7 @@ var (
 	serverKeys  = []string{"listen", "admin_listen", "base_url", "admin_token", "watch_config"}
 	fetchKeys   = []string{"interval", "concurrency", "per_host", "timeout", "max_body", "user_agent", "deny_private_networks"}
 	sourceKeys  = []string{"name", "url", "title", "tags", "interval", "headers", "timezone"}
-	topicKeys   = []string{"name", "title", "description", "query", "tags", "sources", "limit"}
+	topicKeys   = []string{"name", "title", "description", "query", "tags", "sources", "limit", "dedupe"}
 )
 
 // maxMergeDepth bounds nested "<<" merge keys; real files use one level.
@@ -990,6 +990,15 @@ func (d *decoder) topics(n *yaml.Node, c *Config) []topicRefs {
 			case "limit":
 				if l, ok := d.integer(v, k, 1, MaxTopicLimit); ok {
 					t.Limit = l
+				}
+			case "dedupe":
+				if s, ok := d.str(v, k); ok {
+					switch s {
+					case tidings.DedupeStrict, tidings.DedupeLinks, tidings.DedupeOff:
+						t.Dedupe = s
+					default:
+						d.errorf(v, k, "%q is not one of strict, links, off", s)
+					}
 				}
 			}
 		})

@@ -6,7 +6,15 @@ import (
 	"time"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/dedupe"
 )
+
+// NearHorizon is how far apart in published time two near-duplicate copies
+// (by fingerprint) may be and still be merged: wire copies of one story
+// appear within hours of each other, while the same text a week later is
+// usually a recurring notice worth listing again. It also bounds how far
+// past a feed page's last story Selector.StopEarly reads.
+const NearHorizon = 24 * time.Hour
 
 // Entry is one story of a topic feed: the copy that stands for it and the
 // other sources that carried it too.
@@ -18,10 +26,14 @@ type Entry struct {
 // Selector collects a topic's items from a newest-first stream (the store's
 // newest-first walk) and lists each story once (DESIGN §4–5.2).
 //
-// Copies from different sources with equal canonical links are one story:
-// the matching copy with the earliest published time stands for it (ties:
+// Copies from different sources with equal canonical links are one story,
+// and so (with the topic's Dedupe strict, the default) are copies whose
+// fingerprints are near (dedupe.StrictDistance) and published within
+// NearHorizon of each other: a wire story reposted under other links. The
+// matching copy with the earliest published time stands for it (ties:
 // source order in the configuration), its own link is published, and the
-// other copies' sources are credited in Entry.AlsoIn. Within one source items
+// other copies' sources are credited in Entry.AlsoIn. Dedupe links merges
+// by canonical link only, Dedupe off not at all. Within one source items
 // are never merged, since identity is per source (§5.1): if the standing
 // copy's source has several items with that canonical link, all are listed.
 //
@@ -31,10 +43,30 @@ type Selector struct {
 	limit int
 	now   time.Time
 	items []tidings.Item
-	// The grouping of items into stories, kept until the next Add: order
-	// lists the standing copies newest first, alsoIn credits the others.
-	order  []int
-	alsoIn map[int][]string
+
+	stopEarly bool
+	nextCheck int       // len(items) at which to look for the cut again
+	cut       time.Time // published time of the limit-th story, once known
+	// Once the cut is known, an older item is kept only if it may join a
+	// story collected so far (topLinks, topPrints), or as one of at most
+	// limit reserves that fill the page should older copies move stories
+	// below the cut. The rest cannot change the page.
+	topLinks  map[string]bool
+	topPrints []uint64
+	reserve   int
+}
+
+// StopEarly lets Add return false once the stream (which must come newest
+// first by published time) is more than NearHorizon older than the page's
+// last story, so that a feed page reads a few hundred items rather than the
+// whole topic; past the page's last story it keeps only items that may be
+// copies of the stories collected, plus a reserve of limit others. The
+// price: a copy published more than NearHorizon before the others is not
+// merged with them, chains of copies through an unkept item are not
+// followed, and Count and Matched are only lower bounds.
+func (s *Selector) StopEarly() {
+	s.stopEarly = true
+	s.nextCheck = s.limit
 }
 
 // NewSelector returns a Selector for topic t that keeps at most limit
@@ -58,24 +90,63 @@ func (s *Selector) At(now time.Time) *Selector {
 // Add offers the next item of the stream; items the topic does not match are
 // ignored. Add keeps its own copy, so the caller may reuse *it.
 //
-// Add returns false once no further item can change the result. This version
-// always returns true and keeps every matching item until the stream ends:
-// an older copy of a story already collected becomes its standing copy and
-// moves it down the list, so no point in the stream is provably final without
-// a bound on how far apart copies are published. The cost is memory and time
-// linear in the topic's matching items; callers cache the rendered bytes. A
-// dedup horizon that allows an early stop is a later optimization.
+// Add returns false once no further item can change the result. Without
+// StopEarly it always returns true and keeps every matching item until the
+// stream ends: an older copy of a story already collected becomes its
+// standing copy and moves it down the list, so no point in the stream is
+// final without a bound on how far apart copies are published.
 func (s *Selector) Add(it *tidings.Item) bool {
+	if s.stopEarly && !s.cut.IsZero() && published(it).Before(s.cut.Add(-NearHorizon)) {
+		return false
+	}
 	if !s.t.MatchAt(it, s.now) {
 		return true
+	}
+	if s.stopEarly && s.cut.IsZero() && len(s.items)+1 >= s.nextCheck {
+		// Checked at limit, 2×limit, 4×limit… matching items, so the
+		// grouping costs amortized linear time.
+		s.nextCheck *= 2
+		if st := s.stories(); len(st) >= s.limit {
+			s.cut = published(&st[s.limit-1].Item)
+			s.topLinks = make(map[string]bool, len(s.items))
+			for i := range s.items {
+				if key := storyKey(&s.items[i]); key != "" {
+					s.topLinks[key] = true
+				}
+				if fp := s.items[i].Fingerprint; fp != 0 {
+					s.topPrints = append(s.topPrints, fp)
+				}
+			}
+		}
+	}
+	if !s.cut.IsZero() && published(it).Before(s.cut) && !s.joinsTop(it) {
+		if s.reserve >= s.limit {
+			return true
+		}
+		s.reserve++
 	}
 	c := *it
 	c.Authors = slices.Clone(it.Authors)
 	c.Categories = slices.Clone(it.Categories)
 	c.Enclosures = slices.Clone(it.Enclosures)
 	s.items = append(s.items, c)
-	s.order, s.alsoIn = nil, nil
 	return true
+}
+
+// joinsTop reports whether it may be a copy of a story collected before
+// the cut was known.
+func (s *Selector) joinsTop(it *tidings.Item) bool {
+	if key := storyKey(it); key != "" && s.topLinks[key] {
+		return true
+	}
+	if it.Fingerprint != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
+		for _, fp := range s.topPrints {
+			if dedupe.Near(fp, it.Fingerprint, dedupe.StrictDistance) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Matched returns how many offered items the topic matched so far, copies
@@ -86,11 +157,9 @@ func (s *Selector) Matched() int { return len(s.items) }
 // published time, at most the limit. The order of items offered to Add does
 // not change the result.
 func (s *Selector) Entries() []Entry {
-	order := s.stories()
-	out := make([]Entry, min(len(order), s.limit))
-	for k := range out {
-		i := order[k]
-		out[k] = Entry{Item: s.items[i], AlsoIn: s.alsoIn[i]}
+	out := s.stories()
+	if len(out) > s.limit {
+		out = out[:s.limit:s.limit]
 	}
 	return out
 }
@@ -99,18 +168,8 @@ func (s *Selector) Entries() []Entry {
 // however many sources carried it: the length Entries would have without a limit.
 func (s *Selector) Count() int { return len(s.stories()) }
 
-// stories groups the collected items into stories and returns the
-// positions of their standing copies, newest first, unlimited. The grouping
-// is kept until the next Add: a topic page asks for both Count and Entries,
-// and grouping a big topic is most of what rendering it costs.
-func (s *Selector) stories() []int {
-	if s.order == nil {
-		s.order, s.alsoIn = s.group()
-	}
-	return s.order
-}
-
-func (s *Selector) group() ([]int, map[int][]string) {
+// stories groups the collected items into stories, newest first, unlimited.
+func (s *Selector) stories() []Entry {
 	// less orders copies of one story: earliest published first, then
 	// configured source order, then the rest only for determinism.
 	less := func(a, b *tidings.Item) int {
@@ -122,11 +181,39 @@ func (s *Selector) group() ([]int, map[int][]string) {
 		)
 	}
 
-	groups := make(map[string][]int) // canonical link → indexes into s.items
-	for i := range s.items {
-		if key := storyKey(&s.items[i]); key != "" {
-			groups[key] = append(groups[key], i)
+	// Union copies into stories: by canonical link, then by fingerprint.
+	parent := make([]int, len(s.items))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
 		}
+		return i
+	}
+	union := func(a, b int) { parent[find(a)] = find(b) }
+	mode := s.t.Dedupe
+	if mode != tidings.DedupeOff {
+		byLink := make(map[string]int) // canonical link → first index
+		for i := range s.items {
+			if key := storyKey(&s.items[i]); key != "" {
+				if j, ok := byLink[key]; ok {
+					union(i, j)
+				} else {
+					byLink[key] = i
+				}
+			}
+		}
+	}
+	if mode == "" || mode == tidings.DedupeStrict {
+		s.unionNear(union)
+	}
+	groups := make(map[int][]int) // root → indexes into s.items
+	for i := range s.items {
+		r := find(i)
+		groups[r] = append(groups[r], i)
 	}
 	hidden := make([]bool, len(s.items))
 	alsoIn := make(map[int][]string) // standing copy → other sources
@@ -153,24 +240,48 @@ func (s *Selector) group() ([]int, map[int][]string) {
 		}
 	}
 
-	// Sort positions, not entries: an Entry is a whole item, and moving
-	// them is most of a sort's time on a big topic.
-	order := make([]int, 0, len(s.items))
+	var out []Entry
 	for i := range s.items {
 		if !hidden[i] {
+			out = append(out, Entry{Item: s.items[i], AlsoIn: alsoIn[i]})
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(
+			published(&b.Item).Compare(published(&a.Item)), // newest first
+			cmp.Compare(s.t.sourceRank(a.Item.Source), s.t.sourceRank(b.Item.Source)),
+			cmp.Compare(a.Item.Source, b.Item.Source),
+			cmp.Compare(a.Item.ID, b.Item.ID),
+		)
+	})
+	return out
+}
+
+// unionNear joins items of different sources whose fingerprints are near
+// and whose published times are within NearHorizon: a sliding window over
+// the items in time order, so the cost is the number of pairs inside the
+// window, not all pairs.
+func (s *Selector) unionNear(union func(a, b int)) {
+	var order []int
+	for i := range s.items {
+		if s.items[i].Fingerprint != 0 {
 			order = append(order, i)
 		}
 	}
-	slices.SortFunc(order, func(i, j int) int {
-		a, b := &s.items[i], &s.items[j]
-		return cmp.Or(
-			published(b).Compare(published(a)), // newest first
-			cmp.Compare(s.t.sourceRank(a.Source), s.t.sourceRank(b.Source)),
-			cmp.Compare(a.Source, b.Source),
-			cmp.Compare(a.ID, b.ID),
-		)
-	})
-	return order, alsoIn
+	slices.SortFunc(order, func(a, b int) int { return published(&s.items[a]).Compare(published(&s.items[b])) })
+	for x, i := range order {
+		a := &s.items[i]
+		end := published(a).Add(NearHorizon)
+		for _, j := range order[x+1:] {
+			b := &s.items[j]
+			if published(b).After(end) {
+				break
+			}
+			if a.Source != b.Source && dedupe.Near(a.Fingerprint, b.Fingerprint, dedupe.StrictDistance) {
+				union(i, j)
+			}
+		}
+	}
 }
 
 // storyKey is the canonical link under which copies of a story meet; an item

@@ -22,7 +22,13 @@ import (
 // a varint of Unix seconds and a uvarint of nanoseconds (the zero time has
 // its own Unix seconds, so it round-trips). A value starting with '{' is a
 // JSON item, which decodeItem also reads, so a store can be repaired by hand.
-const itemFormatV1 = 0x01
+//
+// itemFormatV2 (schema 2) appends the Fingerprint as 8 bytes, big-endian.
+// Both are read; only V2 is written.
+const (
+	itemFormatV1 = 0x01
+	itemFormatV2 = 0x02
+)
 
 // zeroUnix is the Unix time of the zero time.Time.
 var zeroUnix = time.Time{}.Unix()
@@ -33,7 +39,7 @@ var errShortItem = errors.New("truncated or damaged item")
 
 // encodeItem encodes an item for the items bucket.
 func encodeItem(it *tidings.Item) []byte {
-	n := 1 + 3*2*binary.MaxVarintLen64
+	n := 1 + 3*2*binary.MaxVarintLen64 + 8
 	for _, s := range []string{it.Source, it.ID, it.Title, it.Link, it.CanonicalLink, it.Summary, it.Content, it.Image} {
 		n += binary.MaxVarintLen64 + len(s)
 	}
@@ -49,7 +55,7 @@ func encodeItem(it *tidings.Item) []byte {
 	}
 
 	b := make([]byte, 0, n)
-	b = append(b, itemFormatV1)
+	b = append(b, itemFormatV2)
 	for _, s := range []string{it.Source, it.ID, it.Title, it.Link, it.CanonicalLink, it.Summary, it.Content, it.Image} {
 		b = appendString(b, s)
 	}
@@ -72,7 +78,7 @@ func encodeItem(it *tidings.Item) []byte {
 		b = binary.AppendVarint(b, t.Unix())
 		b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
 	}
-	return b
+	return binary.BigEndian.AppendUint64(b, it.Fingerprint)
 }
 
 func appendString(b []byte, s string) []byte {
@@ -91,7 +97,7 @@ func decodeItem(v []byte, it *tidings.Item) error {
 		}
 		return nil
 	}
-	if len(v) == 0 || v[0] != itemFormatV1 {
+	if len(v) == 0 || (v[0] != itemFormatV1 && v[0] != itemFormatV2) {
 		return fmt.Errorf("decode item: unknown format %q", v[:min(len(v), 1)])
 	}
 	d := decoder{s: string(v), i: 1}
@@ -119,6 +125,14 @@ func decodeItem(v []byte, it *tidings.Item) error {
 	}
 	for _, p := range []*time.Time{&out.Published, &out.Updated, &out.FirstSeen} {
 		*p = d.time()
+	}
+	if v[0] == itemFormatV2 && d.err == nil {
+		if len(d.s)-d.i < 8 {
+			d.err = errShortItem
+		} else {
+			out.Fingerprint = binary.BigEndian.Uint64([]byte(d.s[d.i : d.i+8]))
+			d.i += 8
+		}
 	}
 	if d.err == nil && d.i != len(d.s) {
 		d.err = fmt.Errorf("%d bytes after the item", len(d.s)-d.i)

@@ -28,6 +28,7 @@ func TestItemCodecRoundTrip(t *testing.T) {
 			Published:     t0.Add(123456789 * time.Nanosecond),
 			Updated:       t0.Add(time.Hour),
 			FirstSeen:     t0.Add(time.Minute),
+			Fingerprint:   0xdeadbeefcafef00d,
 		},
 		"times beyond Unix nanoseconds": {
 			Published: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC),
@@ -103,11 +104,12 @@ func FuzzItemCodec(f *testing.F) {
 		published := time.Unix(sec%(1<<40), nsec).UTC()
 		it := tidings.Item{
 			Source: source, ID: id, Content: content,
-			Categories: []string{category},
-			Authors:    []tidings.Person{{Name: source, Email: id}},
-			Enclosures: []tidings.Enclosure{{URL: content, Length: sec}},
-			Published:  published,
-			FirstSeen:  published.Add(time.Duration(nsec)),
+			Categories:  []string{category},
+			Authors:     []tidings.Person{{Name: source, Email: id}},
+			Enclosures:  []tidings.Enclosure{{URL: content, Length: sec}},
+			Published:   published,
+			FirstSeen:   published.Add(time.Duration(nsec)),
+			Fingerprint: uint64(sec) * 0x9e3779b97f4a7c15,
 		}
 		var got tidings.Item
 		if err := decodeItem(encodeItem(&it), &got); err != nil {

@@ -3,12 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
-	"maps"
 	"path/filepath"
 	"testing"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/tidings/tidings"
 )
@@ -114,57 +111,10 @@ func mustStats(tb testing.TB, s *Store) Stats {
 }
 
 // checkIndexes fails the test unless every index and count agrees with the
-// items bucket: each item has exactly its three index entries and the
-// per-source counts add up.
+// items bucket (Store.Verify).
 func checkIndexes(tb testing.TB, s *Store) {
 	tb.Helper()
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := buckets(tx)
-		counts := map[string]int{}
-		err := b.items.ForEach(func(k, v []byte) error {
-			var it tidings.Item
-			if err := decodeItem(v, &it); err != nil {
-				return err
-			}
-			source, id := splitItemKey(k)
-			if source != it.Source || id != it.ID {
-				tb.Errorf("item at key %q is %q/%q", k, it.Source, it.ID)
-			}
-			counts[source]++
-			if b.byTime.Get(timeKey(it.Published, it.FirstSeen, k)) == nil {
-				tb.Errorf("item %q has no by_time entry", k)
-			}
-			if v := b.bySeen.Get(seenKey(it.FirstSeen, k)); v == nil || !getTime(v).Equal(it.Published) {
-				tb.Errorf("item %q has no right by_seen entry", k)
-			}
-			if b.bySource.Get(bySourceKey(source, id, it.Published, it.FirstSeen)) == nil {
-				tb.Errorf("item %q has no by_source entry", k)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		total := 0
-		for _, n := range counts {
-			total += n
-		}
-		for name, bucket := range map[string]*bolt.Bucket{"by_time": b.byTime, "by_seen": b.bySeen, "by_source": b.bySource} {
-			if n := bucket.Stats().KeyN; n != total {
-				tb.Errorf("%s has %d entries, items has %d", name, n, total)
-			}
-		}
-		stored := map[string]int{}
-		_ = b.counts.ForEach(func(k, v []byte) error {
-			stored[string(k)] = int(getCount(v))
-			return nil
-		})
-		if !maps.Equal(stored, counts) {
-			tb.Errorf("counts bucket = %v, items per source = %v", stored, counts)
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatalf("check indexes: %v", err)
+	if err := s.Verify(context.Background()); err != nil {
+		tb.Fatal(err)
 	}
 }

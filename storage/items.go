@@ -17,14 +17,17 @@ import (
 // context: often enough to stop promptly, rarely enough to cost nothing.
 const ctxCheckEvery = 64
 
-// txBuckets are the buckets of one transaction.
+// txBuckets are the buckets of one transaction, and the topics whose
+// indexes it keeps up to date.
 type txBuckets struct {
 	meta, items, byTime, bySeen, bySource, counts, tombs, states *bolt.Bucket
+	byStory, byTopic, topicVer                                   *bolt.Bucket
+	topics                                                       []TopicDef
 }
 
 // buckets returns the buckets of tx; Open made sure they all exist.
-func buckets(tx *bolt.Tx) txBuckets {
-	return txBuckets{
+func (s *Store) buckets(tx *bolt.Tx) txBuckets {
+	b := txBuckets{
 		meta:     tx.Bucket(bucketMeta),
 		items:    tx.Bucket(bucketItems),
 		byTime:   tx.Bucket(bucketByTime),
@@ -33,7 +36,14 @@ func buckets(tx *bolt.Tx) txBuckets {
 		counts:   tx.Bucket(bucketCounts),
 		tombs:    tx.Bucket(bucketTombs),
 		states:   tx.Bucket(bucketStates),
+		byStory:  tx.Bucket(bucketByStory),
+		byTopic:  tx.Bucket(bucketByTopic),
+		topicVer: tx.Bucket(bucketTopicVer),
 	}
+	if p := s.topics.Load(); p != nil {
+		b.topics = *p
+	}
+	return b
 }
 
 // Saved counts what SavePoll did.
@@ -55,6 +65,15 @@ type Saved struct {
 // empty) is the full current listing of the source, and tombstones of
 // identities no longer listed are dropped (DESIGN §5.3). Duplicate IDs
 // within one call: the first wins.
+//
+// GUID churn: a new ID whose canonical link and title, or whose fingerprint
+// (package dedupe), equal those of an item already stored from this source
+// is that item under its old ID, which stays the item's ID (published feeds
+// keep their ids). The stored Published is kept on every update, so a
+// bumped date never moves an item back to the top of a feed.
+//
+// The topic indexes of the topics given to SetTopics are updated in the same
+// transaction; indexes of other topics are marked stale.
 //
 // A new item without FirstSeen gets the current time; one without Published
 // gets its FirstSeen, so that it still sorts by time. Items must have an ID
@@ -78,7 +97,7 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 	var saved Saved
 	err = s.update(ctx, func(tx *bolt.Tx) error {
 		saved = Saved{}
-		b := buckets(tx)
+		b := s.buckets(tx)
 		var listed map[string]struct{}
 		if items != nil {
 			listed = make(map[string]struct{}, len(items))
@@ -103,7 +122,39 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 			}
 			listed[it.ID] = struct{}{} // non-nil: the loop runs only for a listing
 			ik := itemKey(source, it.ID)
-			if v := b.items.Get(ik); v != nil {
+			v := b.items.Get(ik)
+			if v == nil && b.tombs.Get(ik) != nil {
+				saved.Tombstoned++
+				continue
+			}
+			var text textKey
+			if v == nil {
+				text = analyze(&it)
+				if old := findStory(b, &it, text); old != "" {
+					// GUID churn: the same story under a new ID. Once
+					// its old ID was seen in this listing, it is a
+					// second copy and dropped.
+					oik := itemKey(source, old)
+					ov := b.items.Get(oik)
+					_, dup := listed[old]
+					switch {
+					case ov != nil && dup:
+						continue
+					case ov != nil:
+						listed[old] = struct{}{}
+						it.ID, ik, v = old, oik, ov
+					case b.tombs.Get(oik) != nil:
+						// A churned GUID of a pruned item: keep its
+						// tombstone, as for the old GUID itself.
+						if !dup {
+							listed[old] = struct{}{}
+							saved.Tombstoned++
+						}
+						continue
+					}
+				}
+			}
+			if v != nil {
 				var old tidings.Item
 				if err := decodeItem(v, &old); err != nil {
 					return fmt.Errorf("item %q: %w", it.ID, err)
@@ -112,21 +163,25 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 					saved.Unchanged++
 					continue
 				}
+				if text == nil {
+					text = analyze(&it)
+				}
 				merged := mergeItem(&old, &it, now)
-				if err := putItem(b, ik, &merged); err != nil {
+				if err := updateItem(b, ik, &old, &merged, text); err != nil {
 					return err
 				}
 				saved.Updated++
 				continue
 			}
-			if b.tombs.Get(ik) != nil {
-				saved.Tombstoned++
-				continue
-			}
-			if err := insertItem(b, ik, &it, now); err != nil {
+			if err := insertItem(b, ik, &it, text, now); err != nil {
 				return err
 			}
 			saved.New++
+		}
+		if saved.New+saved.Updated > 0 {
+			if err := staleUnknownTopics(b); err != nil {
+				return err
+			}
 		}
 		if saved.New > 0 {
 			key := []byte(source)
@@ -135,7 +190,7 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 			}
 		}
 		if listed != nil {
-			if err := dropUnlistedTombs(b.tombs, source, listed); err != nil {
+			if err := dropUnlistedTombs(b, source, listed); err != nil {
 				return err
 			}
 		}
@@ -201,7 +256,8 @@ func putItem(b txBuckets, ik []byte, it *tidings.Item) error {
 }
 
 // insertItem stores a new item and its index entries. The caller counts it.
-func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
+// text is the item's text key (analyze).
+func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time.Time) error {
 	if it.FirstSeen.IsZero() {
 		it.FirstSeen = now
 	}
@@ -225,13 +281,47 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, now time.Time) error {
 	if err := b.bySource.Put(bySourceKey(it.Source, it.ID, it.Published, it.FirstSeen), nil); err != nil {
 		return fmt.Errorf("index item %q by source: %w", it.ID, err)
 	}
-	return nil
+	if err := putStory(b, it, text); err != nil {
+		return err
+	}
+	return indexTopics(b, ik, it)
+}
+
+// updateItem replaces the stored item old with merged (same key, same
+// times, so the time indexes stay) and moves its story and topic keys.
+func updateItem(b txBuckets, ik []byte, old, merged *tidings.Item, text textKey) error {
+	if err := putItem(b, ik, merged); err != nil {
+		return err
+	}
+	if err := deleteStory(b, old); err != nil {
+		return err
+	}
+	if err := putStory(b, merged, text); err != nil {
+		return err
+	}
+	return indexTopics(b, ik, merged)
 }
 
 // deleteItem removes an item and its index entries. The caller adjusts the
 // count and decides about a tombstone.
-func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time) error {
+//
+// A tombstoned item keeps its story keys, naming its tombstoned ID, so that
+// a churned GUID of a pruned item is recognized and not re-added either;
+// dropUnlistedTombs removes them with the tombstone.
+func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time, tombstone bool) error {
 	source, id := splitItemKey(ik)
+	if v := b.items.Get(ik); v != nil && !tombstone {
+		var it tidings.Item
+		if err := decodeItem(v, &it); err != nil {
+			return fmt.Errorf("item %q of %q: %w", id, source, err)
+		}
+		if err := deleteStory(b, &it); err != nil {
+			return err
+		}
+	}
+	if err := unindexTopics(b, ik, published, firstSeen); err != nil {
+		return err
+	}
 	for _, del := range []struct {
 		bucket *bolt.Bucket
 		key    []byte
@@ -249,21 +339,38 @@ func deleteItem(b txBuckets, ik []byte, published, firstSeen time.Time) error {
 }
 
 // dropUnlistedTombs deletes the tombstones of source whose identity is not
-// in listed: once a source stops listing a pruned item, it may come back as
-// new later (DESIGN §5.3).
-func dropUnlistedTombs(tombs *bolt.Bucket, source string, listed map[string]struct{}) error {
+// in listed, and the story keys that name them: once a source stops listing
+// a pruned item, it may come back as new later (DESIGN §5.3).
+func dropUnlistedTombs(b txBuckets, source string, listed map[string]struct{}) error {
 	prefix := sourcePrefix(source)
 	var drop [][]byte
-	c := tombs.Cursor()
+	dropped := map[string]bool{}
+	c := b.tombs.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		if _, ok := listed[string(k[len(prefix):])]; !ok {
 			drop = append(drop, bytes.Clone(k))
+			dropped[string(k[len(prefix):])] = true
 		}
 	}
 	// Deleting behind a moving cursor can skip keys, hence two passes.
 	for _, k := range drop {
-		if err := tombs.Delete(k); err != nil {
+		if err := b.tombs.Delete(k); err != nil {
 			return fmt.Errorf("drop tombstone: %w", err)
+		}
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	var stories [][]byte
+	c = b.byStory.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if dropped[string(v)] {
+			stories = append(stories, bytes.Clone(k))
+		}
+	}
+	for _, k := range stories {
+		if err := b.byStory.Delete(k); err != nil {
+			return fmt.Errorf("drop story key of a tombstone: %w", err)
 		}
 	}
 	return nil
@@ -338,7 +445,7 @@ func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) 
 // must not call the Store. fn may keep the item it is given.
 func (s *Store) Newest(ctx context.Context, fn func(it *tidings.Item) bool) error {
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := buckets(tx)
+		b := s.buckets(tx)
 		c := b.byTime.Cursor()
 		n := 0
 		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
@@ -397,7 +504,7 @@ type Stats struct {
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{PerSource: map[string]int{}}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		b := buckets(tx)
+		b := s.buckets(tx)
 		err := b.counts.ForEach(func(k, v []byte) error {
 			n := int(getCount(v))
 			st.PerSource[string(k)] = n

@@ -76,7 +76,10 @@ func (s *Store) pruneSeenBefore(ctx context.Context, cutoff, now time.Time) (int
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		type victim struct{ key, published []byte }
 		var victims []victim
 		c := b.bySeen.Cursor()
@@ -95,7 +98,7 @@ func (s *Store) pruneSeenBefore(ctx context.Context, cutoff, now time.Time) (int
 				}
 			}
 			ik := vic.key[timeLen:]
-			if err := deleteItem(b, ik, getTime(vic.published), getTime(vic.key[:timeLen])); err != nil {
+			if err := deleteItem(b, ik, getTime(vic.published), getTime(vic.key[:timeLen]), true); err != nil {
 				return err
 			}
 			if err := b.tombs.Put(ik, tomb); err != nil {
@@ -127,7 +130,10 @@ func (s *Store) pruneSourceBeyond(ctx context.Context, source string, limit int,
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		keys := sourceIndexKeys(b.bySource, source)
 		if len(keys) <= limit {
 			return putCount(b.counts, []byte(source), uint64(len(keys)))
@@ -143,7 +149,7 @@ func (s *Store) pruneSourceBeyond(ctx context.Context, source string, limit int,
 			}
 			published, firstSeen := getTime(k[p:]), getTime(k[p+timeLen:])
 			ik := itemKey(source, string(k[p+2*timeLen:]))
-			if err := deleteItem(b, ik, published, firstSeen); err != nil {
+			if err := deleteItem(b, ik, published, firstSeen, true); err != nil {
 				return err
 			}
 			if err := b.tombs.Put(ik, tomb); err != nil {
@@ -181,7 +187,10 @@ func (s *Store) RemoveSource(ctx context.Context, source string) error {
 	deleted := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		deleted = 0
-		b := buckets(tx)
+		b := s.buckets(tx)
+		if err := staleUnknownTopics(b); err != nil {
+			return err
+		}
 		keys := sourceIndexKeys(b.bySource, source)
 		p := len(source) + 1
 		for i, k := range keys {
@@ -191,12 +200,12 @@ func (s *Store) RemoveSource(ctx context.Context, source string) error {
 				}
 			}
 			ik := itemKey(source, string(k[p+2*timeLen:]))
-			if err := deleteItem(b, ik, getTime(k[p:]), getTime(k[p+timeLen:])); err != nil {
+			if err := deleteItem(b, ik, getTime(k[p:]), getTime(k[p+timeLen:]), false); err != nil {
 				return err
 			}
 		}
 		deleted = len(keys)
-		if err := dropUnlistedTombs(b.tombs, source, nil); err != nil {
+		if err := dropUnlistedTombs(b, source, nil); err != nil {
 			return err
 		}
 		if err := b.counts.Delete([]byte(source)); err != nil {

@@ -38,6 +38,9 @@ var (
 	// ErrNewerSchema means the file was written by a newer Tidings whose
 	// layout this one does not understand; upgrade Tidings to open it.
 	ErrNewerSchema = errors.New("storage: store was written by a newer version of Tidings; upgrade tidings")
+	// ErrOldSchema means a read-only Open found a store of an older layout,
+	// which only a read-write Open migrates.
+	ErrOldSchema = errors.New("storage: store was written by an older version of Tidings")
 	// ErrNotStore means the file is a bbolt database but not a Tidings store,
 	// or not a bbolt database at all.
 	ErrNotStore = errors.New("storage: not a Tidings store")
@@ -47,8 +50,13 @@ var (
 )
 
 // schemaVersion is the layout this code reads and writes. Opening a store
-// with a higher version fails rather than misreading it.
-const schemaVersion = 1
+// with a higher version fails rather than misreading it; a lower one is
+// migrated in place on a read-write Open (migrate.go).
+//
+//	1  Tidings 1.0: items, time indexes, counts, tombstones, states
+//	2  items carry a near-duplicate fingerprint; by_story (GUID churn) and
+//	   by_topic/topic_versions (the topic index) buckets
+const schemaVersion = 2
 
 // DefaultLockTimeout is how long Open waits for another process's lock when
 // Options.LockTimeout is zero: long enough to ride out a short-lived
@@ -57,17 +65,22 @@ const DefaultLockTimeout = 2 * time.Second
 
 // Bucket names. See keys.go for the key layouts.
 var (
-	bucketMeta     = []byte("meta")      // schema version, last change
-	bucketItems    = []byte("items")     // source\x00id → encoded item
-	bucketByTime   = []byte("by_time")   // published·firstSeen·source\x00id → nothing
-	bucketBySeen   = []byte("by_seen")   // firstSeen·source\x00id → published
-	bucketBySource = []byte("by_source") // source\x00·published·firstSeen·id → nothing
-	bucketCounts   = []byte("counts")    // source → item count (uint64)
-	bucketTombs    = []byte("tombs")     // source\x00id → time tombstoned
-	bucketStates   = []byte("states")    // source → encoded SourceState
+	bucketMeta     = []byte("meta")           // schema version, last change
+	bucketItems    = []byte("items")          // source\x00id → encoded item
+	bucketByTime   = []byte("by_time")        // published·firstSeen·source\x00id → nothing
+	bucketBySeen   = []byte("by_seen")        // firstSeen·source\x00id → published
+	bucketBySource = []byte("by_source")      // source\x00·published·firstSeen·id → nothing
+	bucketCounts   = []byte("counts")         // source → item count (uint64)
+	bucketTombs    = []byte("tombs")          // source\x00id → time tombstoned
+	bucketStates   = []byte("states")         // source → encoded SourceState
+	bucketByStory  = []byte("by_story")       // source\x00 kind key → id, see story.go
+	bucketByTopic  = []byte("by_topic")       // topic\x00 published·firstSeen·source\x00id → nothing
+	bucketTopicVer = []byte("topic_versions") // topic → version of the definition indexed
 
-	allBuckets = [][]byte{bucketMeta, bucketItems, bucketByTime, bucketBySeen,
+	// v1Buckets are the buckets of schema 1; allBuckets those of the current one.
+	v1Buckets = [][]byte{bucketMeta, bucketItems, bucketByTime, bucketBySeen,
 		bucketBySource, bucketCounts, bucketTombs, bucketStates}
+	allBuckets = append(v1Buckets[:len(v1Buckets):len(v1Buckets)], bucketByStory, bucketByTopic, bucketTopicVer)
 
 	metaSchema     = []byte("schema")
 	metaLastChange = []byte("last_change")
@@ -101,6 +114,8 @@ type Store struct {
 	opts Options
 	now  func() time.Time
 	gen  atomic.Uint64
+
+	topics atomic.Pointer[[]TopicDef] // set by SetTopics; nil until then
 }
 
 // lockedError names the path that is locked; it unwraps to ErrLocked.
@@ -153,7 +168,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		err = db.View(checkSchema)
 	} else {
-		err = db.Update(initSchema)
+		err = db.Update(s.initSchema)
+		if errors.Is(err, errNeedsMigration) {
+			err = s.migrate(db)
+		}
 	}
 	if err != nil {
 		_ = db.Close()
@@ -162,22 +180,41 @@ func Open(path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// checkSchema fails unless tx holds a store of a schema version this code
-// understands.
+// checkSchema fails unless tx holds a store of the current schema version.
+// An older store opened read-only cannot be migrated, so it is refused with
+// a message saying how to migrate it.
 func checkSchema(tx *bolt.Tx) error {
+	v, err := storedSchema(tx)
+	if err != nil {
+		return err
+	}
+	if v < schemaVersion {
+		return fmt.Errorf("%w: store has schema version %d and must be migrated to %d; run `tidings fetch` or `tidings serve` once", ErrOldSchema, v, schemaVersion)
+	}
+	return checkBuckets(tx, allBuckets)
+}
+
+// storedSchema returns the schema version of the store in tx, failing for
+// a file that is no store or one newer than this code.
+func storedSchema(tx *bolt.Tx) (int, error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
-		return fmt.Errorf("%w: no %q bucket", ErrNotStore, bucketMeta)
+		return 0, fmt.Errorf("%w: no %q bucket", ErrNotStore, bucketMeta)
 	}
 	raw := meta.Get(metaSchema)
 	v, err := strconv.Atoi(string(raw))
-	if err != nil {
-		return fmt.Errorf("%w: schema version %q", ErrNotStore, raw)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("%w: schema version %q", ErrNotStore, raw)
 	}
 	if v > schemaVersion {
-		return fmt.Errorf("%w (store has schema version %d, this Tidings reads up to %d)", ErrNewerSchema, v, schemaVersion)
+		return 0, fmt.Errorf("%w (store has schema version %d, this Tidings reads up to %d)", ErrNewerSchema, v, schemaVersion)
 	}
-	for _, name := range allBuckets {
+	return v, nil
+}
+
+// checkBuckets fails unless every bucket in names exists.
+func checkBuckets(tx *bolt.Tx, names [][]byte) error {
+	for _, name := range names {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("%w: no %q bucket", ErrNotStore, name)
 		}
@@ -185,10 +222,10 @@ func checkSchema(tx *bolt.Tx) error {
 	return nil
 }
 
-// initSchema creates the buckets of a new store, or checks an existing one.
-// A bbolt file holding other buckets but no meta is someone else's database
-// and is left alone.
-func initSchema(tx *bolt.Tx) error {
+// initSchema creates the buckets of a new store, or checks an existing one
+// and migrates it to the current schema. A bbolt file holding other buckets
+// but no meta is someone else's database and is left alone.
+func (s *Store) initSchema(tx *bolt.Tx) error {
 	if tx.Bucket(bucketMeta) == nil {
 		empty := true
 		_ = tx.ForEach(func([]byte, *bolt.Bucket) error {
@@ -204,6 +241,13 @@ func initSchema(tx *bolt.Tx) error {
 			}
 		}
 		return tx.Bucket(bucketMeta).Put(metaSchema, []byte(strconv.Itoa(schemaVersion)))
+	}
+	v, err := storedSchema(tx)
+	if err != nil {
+		return err
+	}
+	if v < schemaVersion {
+		return errNeedsMigration
 	}
 	return checkSchema(tx)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func TestOpenRejects(t *testing.T) {
 				}
 				s.Close()
 				rawUpdate(t, path, func(tx *bolt.Tx) error {
-					return tx.Bucket(bucketMeta).Put(metaSchema, []byte("2"))
+					return tx.Bucket(bucketMeta).Put(metaSchema, []byte(strconv.Itoa(schemaVersion+1)))
 				})
 			},
 			want: ErrNewerSchema,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -89,11 +90,19 @@ type publisher struct {
 	// selected keeps each topic's selection for as long as cache: the three
 	// formats and the index page of one topic share one walk of the store.
 	selected map[selectKey]selection
+
+	// meta is shared by every document of one generation: it reads every
+	// source's state (a JSON decode each, milliseconds for a thousand
+	// sources), so the index and each topic and format should not each
+	// pay for it.
+	metaVal *feeds.Meta
+	metaFor [2]uint64 // the gen metaVal was built for
 }
 
 type selectKey struct {
 	topic string
 	limit int
+	page  bool
 }
 
 type selection struct {
@@ -180,7 +189,7 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 		if limit <= 0 || limit > 500 {
 			limit = t.Limit
 		}
-		entries, _, err := p.selectEntries(ctx, s, t, limit)
+		entries, _, err := p.selectEntries(ctx, s, t, limit, true)
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +215,7 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 		sums := make([]feeds.TopicSummary, 0, len(s.topics))
 		var newest time.Time
 		for _, t := range s.topics {
-			entries, count, err := p.selectEntries(ctx, s, t, t.Limit)
+			entries, count, err := p.selectEntries(ctx, s, t, t.Limit, false)
 			if err != nil {
 				return nil, err
 			}
@@ -243,19 +252,21 @@ func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 }
 
 // selectEntries lists a topic's stories, each once, newest first; count is
-// how many stories the topic holds in all. Items of sources no longer
-// configured are not published. It is called with p.mu held, from a build
-// of cached, and remembers its result until the cache is dropped.
-func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
-	key := selectKey{t.Name, limit}
+// how many stories the topic holds in all (a lower bound with page, which
+// stops reading a horizon past the page's last story, see
+// feeds.Selector.StopEarly). It is called with p.mu held, from a build of
+// cached, and remembers its result until the cache is dropped, so the three
+// formats of a topic share one read of the store.
+func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int, page bool) ([]feeds.Entry, int, error) {
+	key := selectKey{t.Name, limit, page}
 	if t.Dynamic() {
 		// age: topics change with the clock; their documents expire on their own.
-		return p.walkEntries(ctx, s, t, limit)
+		return p.walkEntries(ctx, s, t, limit, page)
 	}
 	if sel, ok := p.selected[key]; ok {
 		return sel.entries, sel.count, nil
 	}
-	entries, count, err := p.walkEntries(ctx, s, t, limit)
+	entries, count, err := p.walkEntries(ctx, s, t, limit, page)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -266,24 +277,56 @@ func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic,
 	return entries, count, nil
 }
 
-// walkEntries walks the store newest first and selects a topic's stories.
-func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int) ([]feeds.Entry, int, error) {
-	sel := feeds.NewSelector(t, limit).At(p.now())
-	err := p.store.Newest(ctx, func(it *tidings.Item) bool {
+// walkEntries reads the topic's items newest first and selects its stories.
+// It reads the store's topic index, or the whole store newest first when the
+// topic has no up-to-date index (and always for age: topics, whose matches
+// change with the clock). Items of sources no longer configured are not
+// published.
+func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, limit int, page bool) ([]feeds.Entry, int, error) {
+	var sel *feeds.Selector
+	add := func(it *tidings.Item) bool {
 		if _, ok := s.sources[it.Source]; !ok {
 			return true
 		}
 		return sel.Add(it)
-	})
+	}
+	start := func() {
+		sel = feeds.NewSelector(t, limit).At(p.now())
+		if page {
+			sel.StopEarly()
+		}
+	}
+	start()
+	err := storage.ErrTopicNotIndexed
+	if !t.Dynamic() {
+		err = p.store.TopicNewest(ctx, t.Name, add)
+	}
+	if errors.Is(err, storage.ErrTopicNotIndexed) {
+		start()
+		err = p.store.Newest(ctx, add)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("read items for topic %q: %w", t.Name, err)
 	}
-	return sel.Entries(), sel.Count(), nil
+	entries := sel.Entries()
+	if page {
+		return entries, len(entries), nil // the caller wants no count: spare a grouping pass
+	}
+	return entries, sel.Count(), nil
 }
 
-// meta describes the published feeds: absolute base URL and how sources are
-// named, from the config first and the feeds' own titles second.
+// meta returns the cached feed metadata (buildMeta); p.mu must be held.
 func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
+	if p.metaVal == nil || p.metaFor != p.gen {
+		m := p.buildMeta(ctx, s)
+		p.metaVal, p.metaFor = &m, p.gen
+	}
+	return *p.metaVal
+}
+
+// buildMeta describes the published feeds: absolute base URL and how sources are
+// named, from the config first and the feeds' own titles second.
+func (p *publisher) buildMeta(ctx context.Context, s *setup) feeds.Meta {
 	m := feeds.Meta{
 		BaseURL:     s.cfg.Server.BaseURL,
 		SourceTitle: make(map[string]string, len(s.cfg.Sources)),

@@ -69,6 +69,9 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 		return err
 	}
 	defer st.Close()
+	if err := indexTopics(ctx, st, s); err != nil {
+		return err
+	}
 	f := newFetcher(s.cfg)
 
 	results := make([]pollResult, len(sources))
@@ -178,6 +181,7 @@ func openReader(s *setup) (reader, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	_ = st.SetTopics(context.Background(), topicDefs(s)) // read-only: records the definitions, cannot fail on I/O
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
 	return &storeReader{pub: pub}, func() { st.Close() }, nil
 }

@@ -144,6 +144,16 @@ var commands = []*command{
 		run: runImportOPML, nargs: [2]int{1, 1},
 	},
 	{
+		name: "backup", args: "FILE", summary: "write a consistent copy of the store to FILE (asks the daemon while it runs)",
+		example: "tidings backup /var/backups/tidings-$(date +%F).db",
+		run:     runBackup, nargs: [2]int{1, 1},
+	},
+	{
+		name: "compact", summary: "rewrite the store without the space pruning freed (stop the daemon first)",
+		example: "tidings compact --config /etc/tidings/tidings.yaml",
+		run:     runCompact,
+	},
+	{
 		name: "health", summary: "probe the running daemon's /healthz; exit 0 if it answers 200",
 		example: "tidings health --config /etc/tidings/tidings.yaml",
 		run:     runHealth,

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -98,6 +99,12 @@ type poller struct {
 	// minWait, if set, is the least a source waits between polls (a source
 	// that pushes to us is polled only as a safety net).
 	minWait func(source string) time.Duration
+
+	// storeErr is the last failed store write (disk full, read-only
+	// file), nil once a write succeeds again. While it is set, polling
+	// pauses: loops probe the store once a minute instead of fetching
+	// feeds they could not store.
+	storeErr atomic.Pointer[string]
 
 	ctx, abort context.Context
 	mu         sync.Mutex
@@ -239,6 +246,12 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		if sched.Err() != nil {
 			return // both were ready: stopping wins
 		}
+		if p.storeErr.Load() != nil {
+			if err := p.probeStore(sched, src.Name); err != nil {
+				timer.Reset(storeRetry)
+				continue
+			}
+		}
 		f := p.setInFlight(src.Name, true)
 		r, err := pollOnce(pollCtx, f, p.store, src)
 		p.setInFlight(src.Name, false)
@@ -247,12 +260,17 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 			return
 		}
 		if err != nil {
-			p.log.Error("poll", "source", src.Name, "feed_url", src.URL, "err", err)
-		} else {
-			logPoll(p.log, src, r)
-			if p.onPoll != nil {
-				p.onPoll(sched, src, r)
-			}
+			p.setStoreErr(err)
+			p.log.Error("poll: cannot write the store; polling pauses until it can", "source", src.Name, "feed_url", src.URL, "err", err)
+			timer.Reset(storeRetry)
+			continue
+		}
+		if p.storeErr.Swap(nil) != nil {
+			p.log.Info("store writable again; polling resumes")
+		}
+		logPoll(p.log, src, r)
+		if p.onPoll != nil {
+			p.onPoll(sched, src, r)
 		}
 		if sched.Err() != nil {
 			return
@@ -289,6 +307,36 @@ func firstPoll(state tidings.SourceState, src tidings.Source, now time.Time) tim
 		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
 	}
 	return next
+}
+
+// storeRetry is how often a paused poller tries to write the store again.
+const storeRetry = time.Minute
+
+// setStoreErr records a failed store write for /readyz.
+func (p *poller) setStoreErr(err error) {
+	msg := err.Error()
+	p.storeErr.Store(&msg)
+}
+
+// probeStore rewrites a source's state as a cheap test write: nil means
+// the store takes writes again and polling resumes.
+func (p *poller) probeStore(ctx context.Context, source string) error {
+	st, _, err := p.store.SourceState(ctx, source)
+	if err == nil {
+		st.Name = source
+		err = p.store.SaveSourceState(ctx, st)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			p.setStoreErr(err)
+			p.log.Warn("store still not writable; polling stays paused", "source", source, "err", err)
+		}
+		return err
+	}
+	if p.storeErr.Swap(nil) != nil {
+		p.log.Info("store writable again; polling resumes")
+	}
+	return nil
 }
 
 // startSpread is how far the first polls after a start are spread.

@@ -76,6 +76,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		return err
 	}
 	defer st.Close()
+	if err := indexTopics(ctx, st, s); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -140,6 +143,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		ps.afterPoll(ctx, src, r.hub, r.self)
 	}
 	p.minWait = ps.minInterval
+	srv.storeErr = p.storeErr.Load
 	p.update(cfg.Sources)
 	var bg sync.WaitGroup
 	bg.Go(func() { pruneLoop(sched, st, log) })
@@ -172,6 +176,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		m.reloads.WithLabelValues("ok").Inc()
 		m.reloadOK.Set(1)
 		m.reloadTime.SetToCurrentTime()
+		if err := indexTopics(sched, st, next); err != nil {
+			log.Error("index topics after reload; topics are served by scanning the store", "err", err)
+		}
 		pub.swap(next)
 		p.update(next.cfg.Sources)
 		ps.removed(ctx, next.sources)

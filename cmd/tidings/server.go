@@ -32,6 +32,7 @@ type server struct {
 
 	ready      atomic.Bool
 	reloadErr  atomic.Pointer[string] // the last reload's error, nil if it succeeded
+	storeErr   func() *string         // the store's last write error while polling is paused, else nil
 	adminToken func() string
 	push       *push // WebSub; nil in tests that do without
 	// adminOnly is set when server.admin_listen is: admin endpoints then
@@ -69,6 +70,7 @@ func (s *server) routes() http.Handler {
 	if s.push != nil {
 		s.push.routes(mux)
 	}
+	mux.Handle("GET /admin/backup", s.admin(http.HandlerFunc(s.handleBackup)))
 	return mux
 }
 
@@ -192,6 +194,12 @@ func (s *server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	if !s.ready.Load() {
 		http.Error(w, "not ready: the store is not open yet", http.StatusServiceUnavailable)
 		return
+	}
+	if s.storeErr != nil {
+		if e := s.storeErr(); e != nil {
+			http.Error(w, "not ready: the store cannot be written (disk full or read-only?), polling is paused and retried every minute; feeds are still served: "+*e, http.StatusServiceUnavailable)
+			return
+		}
 	}
 	if e := s.reloadErr.Load(); e != nil {
 		w.Write([]byte("ready; the last config reload failed, the previous config still serves: " + *e + "\n"))

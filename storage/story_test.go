@@ -1,0 +1,395 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tidings/tidings"
+)
+
+// story returns an item with a realistic amount of text, so that it has a
+// fingerprint.
+func story(source, id, title, link string, published time.Time) tidings.Item {
+	return tidings.Item{
+		Source: source, ID: id, Title: title, Link: link, CanonicalLink: tidings.CanonicalURL(link),
+		Summary: "The city council voted on Tuesday to extend the night bus network to the eastern suburbs, " +
+			"after a year of complaints from shift workers who said the last trains left them stranded. " + title,
+		Published: published,
+	}
+}
+
+func TestGUIDChurn(t *testing.T) {
+	type poll = []tidings.Item
+	ctx := context.Background()
+	tests := map[string]struct {
+		polls   []poll
+		wantIDs []string // stored IDs of source "s", sorted
+		wantNew []int    // Saved.New per poll
+	}{
+		"new GUID, same link and title": {
+			polls: []poll{
+				{story("s", "guid-1", "Night buses extended", "https://s.example/buses", t0)},
+				{story("s", "guid-2", "Night buses extended", "https://s.example/buses?utm_source=rss", t0.Add(time.Hour))},
+				{story("s", "guid-3", "Night buses extended", "https://s.example/buses", t0.Add(2*time.Hour))},
+			},
+			wantIDs: []string{"guid-1"},
+			wantNew: []int{1, 0, 0},
+		},
+		"new GUID and rewritten link, same text": {
+			polls: []poll{
+				{story("s", "a", "Night buses extended", "https://s.example/buses?session=1", t0)},
+				{story("s", "b", "Night buses extended", "https://s.example/buses?session=2", t0)},
+			},
+			wantIDs: []string{"a"},
+			wantNew: []int{1, 0},
+		},
+		"one page link, different fragments and titles stay distinct": {
+			polls: []poll{{
+				{Source: "s", ID: "p#1", Title: "Monday: rain", Link: "https://s.example/log#1", CanonicalLink: "https://s.example/log", Published: t0},
+				{Source: "s", ID: "p#2", Title: "Tuesday: sun", Link: "https://s.example/log#2", CanonicalLink: "https://s.example/log", Published: t0.Add(time.Hour)},
+			}},
+			wantIDs: []string{"p#1", "p#2"},
+			wantNew: []int{2},
+		},
+		"two GUIDs for one story in one listing": {
+			polls: []poll{{
+				story("s", "x", "Night buses extended", "https://s.example/buses", t0),
+				story("s", "y", "Night buses extended", "https://s.example/buses", t0),
+			}},
+			wantIDs: []string{"x"},
+			wantNew: []int{1},
+		},
+		"different stories with the same link keep their GUIDs": {
+			polls: []poll{
+				{story("s", "a", "Night buses extended", "https://s.example/news", t0)},
+				{story("s", "b", "Council approves budget for new bus depot in the east", "https://s.example/news", t0)},
+			},
+			wantIDs: []string{"a", "b"},
+			wantNew: []int{1, 1},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := mustOpenStore(t)
+			for i, p := range tc.polls {
+				saved, err := s.SavePoll(ctx, "s", p, tidings.SourceState{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if saved.New != tc.wantNew[i] {
+					t.Errorf("poll %d: New = %d, want %d (%+v)", i, saved.New, tc.wantNew[i], saved)
+				}
+			}
+			var ids []string
+			if err := s.Newest(ctx, func(it *tidings.Item) bool { ids = append(ids, it.ID); return true }); err != nil {
+				t.Fatal(err)
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, tc.wantIDs) {
+				t.Errorf("stored IDs = %q, want %q", ids, tc.wantIDs)
+			}
+			checkIndexes(t, s)
+		})
+	}
+}
+
+// TestBumpedDateKeepsPlace: a feed that bumps pubDate on every fetch, with
+// or without a GUID change, does not move its item up.
+func TestBumpedDateKeepsPlace(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	old := story("s", "old", "Night buses extended", "https://s.example/buses", t0)
+	other := story("s", "other", "Library opens on Sundays", "https://s.example/library", t0.Add(time.Hour))
+	other.Summary = "The central library will open on Sundays from next month, the council said, after volunteers offered to staff the reading rooms."
+	if _, err := s.SavePoll(ctx, "s", []tidings.Item{old, other}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	bumped := old
+	bumped.Published = t0.Add(5 * time.Hour)
+	bumped.Updated = t0.Add(5 * time.Hour)
+	churned := bumped
+	churned.ID = "old-regenerated"
+	for _, it := range []tidings.Item{bumped, churned} {
+		if _, err := s.SavePoll(ctx, "s", []tidings.Item{it, other}, tidings.SourceState{}); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		_ = s.Newest(ctx, func(it *tidings.Item) bool { ids = append(ids, it.ID); return true })
+		if want := []string{"other", "old"}; !slices.Equal(ids, want) {
+			t.Errorf("after a bumped date (ID %q): order %q, want %q", it.ID, ids, want)
+		}
+	}
+	got, err := s.Item(ctx, "s", "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Published.Equal(t0) {
+		t.Errorf("Published = %v, want the first one %v", got.Published, t0)
+	}
+}
+
+// topicDef is a TopicDef matching items whose title contains word.
+func topicDef(name, version, word string) TopicDef {
+	return TopicDef{Name: name, Version: version, Match: func(it *tidings.Item) bool {
+		return strings.Contains(strings.ToLower(it.Title), word)
+	}}
+}
+
+func topicIDs(t *testing.T, s *Store, topic string) []string {
+	t.Helper()
+	var ids []string
+	err := s.TopicNewest(context.Background(), topic, func(it *tidings.Item) bool {
+		ids = append(ids, it.Source+"/"+it.ID)
+		return true
+	})
+	if err != nil {
+		t.Fatalf("TopicNewest(%q): %v", topic, err)
+	}
+	return ids
+}
+
+func TestTopicIndex(t *testing.T) {
+	defer func(n int) { rebuildBatch = n }(rebuildBatch)
+	rebuildBatch = 2 // rebuilds cross transactions
+	ctx := context.Background()
+	path := storePath(t)
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := []tidings.Item{
+		newItem("a", "1", t0), newItem("a", "2", t0.Add(time.Hour)), newItem("a", "3", t0.Add(2*time.Hour)),
+	}
+	items[0].Title, items[1].Title, items[2].Title = "Bus strike", "Rain", "Bus fares"
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	// Built from the stored items on first SetTopics.
+	if err := s.SetTopics(ctx, []TopicDef{topicDef("bus", "v1", "bus"), topicDef("rain", "v1", "rain")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "bus"), []string{"a/3", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("bus = %q, want %q", got, want)
+	}
+	// Kept up to date by SavePoll: a new item, an edit that leaves the topic.
+	items[1].Title = "Bus shelters after the rain"
+	items[2].Title = "Fares rise"
+	more := newItem("b", "9", t0.Add(3*time.Hour))
+	more.Title = "Bus lanes"
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SavePoll(ctx, "b", []tidings.Item{more}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "bus"), []string{"b/9", "a/2", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("bus after edits = %q, want %q", got, want)
+	}
+	checkIndexes(t, s)
+	// Kept by RemoveSource.
+	if err := s.RemoveSource(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "bus"), []string{"a/2", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("bus after RemoveSource = %q, want %q", got, want)
+	}
+	// A changed definition is rebuilt; an unknown topic is not indexed.
+	if err := s.SetTopics(ctx, []TopicDef{topicDef("bus", "v2", "fares")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "bus"), []string{"a/3"}; !slices.Equal(got, want) {
+		t.Errorf("bus v2 = %q, want %q", got, want)
+	}
+	if err := s.TopicNewest(ctx, "rain", func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
+		t.Errorf("TopicNewest of a dropped topic = %v, want ErrTopicNotIndexed", err)
+	}
+	checkIndexes(t, s)
+	s.Close()
+
+	// A process that does not know the topics (say, `tidings fetch` of an
+	// older config) writes items: the index is marked stale, not trusted.
+	s2, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newItem("a", "4", t0.Add(4*time.Hour))
+	fresh.Title = "Fares frozen"
+	if _, err := s2.SavePoll(ctx, "a", append(items, fresh), tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ro.SetTopics(ctx, []TopicDef{topicDef("bus", "v2", "fares")})
+	if err := ro.TopicNewest(ctx, "bus", func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
+		t.Errorf("TopicNewest after a write by an unaware process = %v, want ErrTopicNotIndexed", err)
+	}
+	ro.Close()
+	s3 := mustOpenAt(t, path, Options{})
+	if err := s3.SetTopics(ctx, []TopicDef{topicDef("bus", "v2", "fares")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s3, "bus"), []string{"a/4", "a/3"}; !slices.Equal(got, want) {
+		t.Errorf("bus rebuilt = %q, want %q", got, want)
+	}
+	checkIndexes(t, s3)
+}
+
+// TestMigrateV1 opens a copy of a store written by Tidings 1.0 (schema 1,
+// committed before the format changed) and checks it was migrated in place.
+func TestMigrateV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	copyFile(t, "testdata/v1.db", path)
+
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err == nil {
+		ro.Close()
+		t.Fatal("read-only Open of a schema 1 store succeeded")
+	}
+	if !errors.Is(err, ErrOldSchema) || !strings.Contains(err.Error(), "tidings fetch") {
+		t.Errorf("read-only Open = %v, want ErrOldSchema saying how to migrate", err)
+	}
+
+	s := mustOpenAt(t, path, Options{})
+	st := mustStats(t, s)
+	if st.Items != 8 || st.PerSource["alpha"] != 5 || st.PerSource["beta"] != 3 {
+		t.Errorf("stats after migration = %+v, want alpha 5, beta 3", st)
+	}
+	it, err := s.Item(ctx, "alpha", "a0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.Fingerprint == 0 || !strings.HasPrefix(it.Title, "Mexico and Canada") {
+		t.Errorf("migrated item a0 = %q with fingerprint %x, want its title and a fingerprint", it.Title, it.Fingerprint)
+	}
+	if state, ok, err := s.SourceState(ctx, "alpha"); err != nil || !ok || state.ETag != `"a1"` {
+		t.Errorf("state of alpha = %+v, %v, %v", state, ok, err)
+	}
+	// GUID churn works for migrated items too.
+	churned := it
+	churned.ID = "a0-new-guid"
+	churned.Fingerprint = 0
+	saved, err := s.SavePoll(ctx, "alpha", []tidings.Item{churned}, tidings.SourceState{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.New != 0 {
+		t.Errorf("churned GUID of a migrated item: %+v, want it matched", saved)
+	}
+	if err := s.SetTopics(ctx, []TopicDef{topicDef("mexico", "1", "mexico")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "mexico"), []string{"alpha/a0"}; !slices.Equal(got, want) {
+		t.Errorf("topic mexico = %q, want %q", got, want)
+	}
+	checkIndexes(t, s)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrateInterrupted: a migration cut short after some batches (a crash)
+// leaves a schema 1 store that the next Open finishes migrating.
+func TestMigrateInterrupted(t *testing.T) {
+	defer func(n int) { migrateBatch = n }(migrateBatch)
+	migrateBatch = 3
+	path := filepath.Join(t.TempDir(), "v1.db")
+	copyFile(t, "testdata/v1.db", path)
+	rawUpdate(t, path, func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketByStory, bucketByTopic, bucketTopicVer} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		_, done, err := migrateV1Batch(tx, nil)
+		if done {
+			t.Error("first batch of 3 migrated all 8 items")
+		}
+		return err
+	})
+	s := mustOpenAt(t, path, Options{})
+	if st := mustStats(t, s); st.Items != 8 {
+		t.Errorf("after the resumed migration: %d items, want 8", st.Items)
+	}
+	n := 0
+	err := s.Newest(context.Background(), func(it *tidings.Item) bool {
+		if it.Fingerprint != 0 {
+			n++
+		}
+		return true
+	})
+	if err != nil || n == 0 {
+		t.Errorf("no migrated item has a fingerprint (%v)", err)
+	}
+	checkIndexes(t, s)
+}
+
+// TestChurnAfterPrune: a pruned item does not come back under a new GUID
+// while its source still lists it, and may once the source stopped.
+func TestChurnAfterPrune(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: t0}
+	s := mustOpenStore(t, Options{Now: c.Now, Retention: time.Hour})
+	old := story("s", "guid-1", "Night buses extended", "https://s.example/buses", t0)
+	if _, err := s.SavePoll(ctx, "s", []tidings.Item{old}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(2 * time.Hour)
+	if n, err := s.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	churned := old
+	churned.ID = "guid-2"
+	for range 2 {
+		saved, err := s.SavePoll(ctx, "s", []tidings.Item{churned}, tidings.SourceState{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved.New != 0 || saved.Tombstoned != 1 {
+			t.Errorf("churned GUID of a pruned item: %+v, want it tombstoned", saved)
+		}
+		checkIndexes(t, s)
+		churned.ID = "guid-3"
+	}
+	// The source stops listing it: tombstone and story keys go.
+	if _, err := s.SavePoll(ctx, "s", []tidings.Item{}, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	checkIndexes(t, s)
+	if st := mustStats(t, s); st.Tombstones != 0 {
+		t.Errorf("%d tombstones left", st.Tombstones)
+	}
+	saved, err := s.SavePoll(ctx, "s", []tidings.Item{churned}, tidings.SourceState{})
+	if err != nil || saved.New != 1 {
+		t.Errorf("after the source dropped it, the story comes back as new: %+v, %v", saved, err)
+	}
+	checkIndexes(t, s)
+}
