@@ -175,3 +175,36 @@ func mix(h uint64) uint64 {
 	h *= 0x94d049bb133111eb
 	return h ^ h>>31
 }
+
+// StoryLink is the canonical link under which copies of a story meet: the
+// item's canonical link, else its link canonicalized, else "" (an item
+// without any link is a story of its own).
+func StoryLink(it *tidings.Item) string {
+	if it.CanonicalLink != "" {
+		return it.CanonicalLink
+	}
+	if it.Link != "" {
+		return tidings.CanonicalURL(it.Link)
+	}
+	return ""
+}
+
+// LinkHash is a short, stable hash of a story link (see StoryLink), for
+// indexes that tell without decoding an item that it cannot share a link
+// with others: equal links have equal hashes. It is 0 for "" and never 0
+// otherwise. It is stored, so it must not change without rebuilding what
+// holds it.
+func LinkHash(link string) uint64 {
+	if link == "" {
+		return 0
+	}
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(link); i++ {
+		h ^= uint64(link[i])
+		h *= 1099511628211
+	}
+	if h = mix(h); h == 0 {
+		h = 1
+	}
+	return h
+}

@@ -52,8 +52,46 @@ type Selector struct {
 	// limit reserves that fill the page should older copies move stories
 	// below the cut. The rest cannot change the page.
 	topLinks  map[string]bool
+	topHashes map[uint64]bool // dedupe.LinkHash of the topLinks
 	topPrints []uint64
 	reserve   int
+}
+
+// Hint is what a stream may know of an item before reading it in full:
+// its times, Fingerprint, and the dedupe.LinkHash of its dedupe.StoryLink.
+type Hint struct {
+	Published, FirstSeen time.Time
+	Fingerprint          uint64
+	LinkHash             uint64
+}
+
+// Skips reports whether the item that h describes, offered next, would
+// change nothing: Add would neither keep it nor stop. The stream may then
+// pass over it without reading it. Skips is false until StopEarly has found
+// the page's cut and filled the reserve; from then on it is true for items
+// older than the cut that cannot join a story collected before the cut.
+func (s *Selector) Skips(h Hint) bool {
+	if !s.stopEarly || s.cut.IsZero() || s.reserve < s.limit {
+		return false
+	}
+	p := h.Published
+	if p.IsZero() {
+		p = h.FirstSeen
+	}
+	if !p.Before(s.cut) || p.Before(s.cut.Add(-NearHorizon)) {
+		return false // kept, or the stop: let Add see it
+	}
+	if h.LinkHash != 0 && s.topHashes[h.LinkHash] {
+		return false
+	}
+	if h.Fingerprint != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
+		for _, fp := range s.topPrints {
+			if dedupe.Near(fp, h.Fingerprint, dedupe.StrictDistance) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // StopEarly lets Add return false once the stream (which must come newest
@@ -109,9 +147,11 @@ func (s *Selector) Add(it *tidings.Item) bool {
 		if st := s.stories(); len(st) >= s.limit {
 			s.cut = published(&st[s.limit-1].Item)
 			s.topLinks = make(map[string]bool, len(s.items))
+			s.topHashes = make(map[uint64]bool, len(s.items))
 			for i := range s.items {
 				if key := storyKey(&s.items[i]); key != "" {
 					s.topLinks[key] = true
+					s.topHashes[dedupe.LinkHash(key)] = true
 				}
 				if fp := s.items[i].Fingerprint; fp != 0 {
 					s.topPrints = append(s.topPrints, fp)
@@ -286,15 +326,7 @@ func (s *Selector) unionNear(union func(a, b int)) {
 
 // storyKey is the canonical link under which copies of a story meet; an item
 // without any link is a story of its own.
-func storyKey(it *tidings.Item) string {
-	if it.CanonicalLink != "" {
-		return it.CanonicalLink
-	}
-	if it.Link != "" {
-		return tidings.CanonicalURL(it.Link)
-	}
-	return ""
-}
+func storyKey(it *tidings.Item) string { return dedupe.StoryLink(it) }
 
 // published is the item's publication time; the fetcher always sets it, but
 // an item stored without one sorts by when it was first seen.

@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -146,5 +147,79 @@ func TestSelectorStopEarly(t *testing.T) {
 				t.Errorf("early entries differ from full ones:\n%v\n%v", e, f)
 			}
 		})
+	}
+}
+
+// TestSelectorSkips: a page that passes over the items Skips names, by their
+// hints alone, has the same entries as one that reads them all, in every
+// dedupe mode, with copies by link and by fingerprint up to 30 hours late.
+func TestSelectorSkips(t *testing.T) {
+	sources := []tidings.Source{{Name: "a"}, {Name: "b"}, {Name: "c"}}
+	words := strings.Fields(`strike union workers wages talks court ruling judge appeal police report
+minister government election party campaign market shares bank rates inflation prices trade port storm`)
+	start := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var items []tidings.Item
+	for i := range 3000 { // one every 10 minutes
+		var text strings.Builder
+		for range 30 {
+			text.WriteString(words[rng.IntN(len(words))] + " ")
+		}
+		src := sources[rng.IntN(len(sources))].Name
+		it := nearItem(src, fmt.Sprint(i), fmt.Sprint("story ", i), text.String(), start.Add(-time.Duration(i)*10*time.Minute))
+		if i%5 == 0 {
+			it.Link, it.CanonicalLink = "", "" // stories of their own but for fingerprints
+		}
+		items = append(items, it)
+		switch rng.IntN(6) {
+		case 0: // a repost under another link
+			c := nearItem(sources[rng.IntN(len(sources))].Name, fmt.Sprint(i, "r"), "Repost", text.String(),
+				it.Published.Add(time.Duration(rng.IntN(30*60))*time.Minute))
+			items = append(items, c)
+		case 1: // the same link elsewhere, other text
+			c := nearItem(sources[rng.IntN(len(sources))].Name, fmt.Sprint(i, "l"), "Link", "short",
+				it.Published.Add(time.Duration(rng.IntN(30*60))*time.Minute))
+			c.Link, c.CanonicalLink = it.Link, it.CanonicalLink
+			items = append(items, c)
+		}
+	}
+	slices.SortStableFunc(items, func(x, y tidings.Item) int { return y.Published.Compare(x.Published) })
+	for _, mode := range []string{"", tidings.DedupeLinks, tidings.DedupeOff} {
+		for _, limit := range []int{1, 5, 50, 200} {
+			topic, err := Compile(tidings.Topic{Name: "t", Dedupe: mode}, sources)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, hinted := NewSelector(topic, limit), NewSelector(topic, limit)
+			all.StopEarly()
+			hinted.StopEarly()
+			for i := range items {
+				if !all.Add(&items[i]) {
+					break
+				}
+			}
+			skipped := 0
+			for i := range items {
+				it := &items[i]
+				h := Hint{Published: it.Published, FirstSeen: it.FirstSeen, Fingerprint: it.Fingerprint,
+					LinkHash: dedupe.LinkHash(dedupe.StoryLink(it))}
+				if hinted.Skips(h) {
+					skipped++
+					continue
+				}
+				if !hinted.Add(it) {
+					break
+				}
+			}
+			if skipped == 0 && limit <= 50 { // a page of 200 fills its reserve only past the horizon
+				t.Errorf("dedupe %q, limit %d: nothing skipped", mode, limit)
+			}
+			a, h := all.Entries(), hinted.Entries()
+			if !slices.EqualFunc(a, h, func(x, y Entry) bool {
+				return x.Item.Source == y.Item.Source && x.Item.ID == y.Item.ID && slices.Equal(x.AlsoIn, y.AlsoIn)
+			}) || all.Matched()-hinted.Matched() != 0 {
+				t.Errorf("dedupe %q, limit %d: entries with skips differ:\n%v\n%v", mode, limit, h, a)
+			}
+		}
 	}
 }

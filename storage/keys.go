@@ -20,8 +20,8 @@ import (
 //	by_source  source \x00 T(published) T(firstSeen) id → nothing
 //	tombs      source \x00 id                          → T(tombstoned)
 //	by_story   source \x00 kind hash                   → id (story.go)
-//	by_topic   topic \x00 T(published) T(firstSeen) source \x00 id → nothing
-//	topic_versions  topic                              → version of the indexed definition
+//	by_topic   topic \x00 T(published) T(firstSeen) source \x00 id → fingerprint, link hash (topics.go)
+//	topic_versions  topic                              → index layout ("2:") and version of the indexed definition
 //
 // T is a 12-byte time that sorts like the time itself: Unix seconds with the
 // sign bit flipped, then nanoseconds, big-endian. Plain Unix nanoseconds

@@ -74,8 +74,8 @@ var (
 	bucketTombs    = []byte("tombs")          // source\x00id → time tombstoned
 	bucketStates   = []byte("states")         // source → encoded SourceState
 	bucketByStory  = []byte("by_story")       // source\x00 kind key → id, see story.go
-	bucketByTopic  = []byte("by_topic")       // topic\x00 published·firstSeen·source\x00id → nothing
-	bucketTopicVer = []byte("topic_versions") // topic → version of the definition indexed
+	bucketByTopic  = []byte("by_topic")       // topic\x00 published·firstSeen·source\x00id → fingerprint, link hash
+	bucketTopicVer = []byte("topic_versions") // topic → index layout and version of the definition indexed
 
 	// v1Buckets are the buckets of schema 1; allBuckets those of the current one.
 	v1Buckets = [][]byte{bucketMeta, bucketItems, bucketByTime, bucketBySeen,

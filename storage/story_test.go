@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/dedupe"
 )
 
 // story returns an item with a realistic amount of text, so that it has a
@@ -392,4 +394,113 @@ func TestChurnAfterPrune(t *testing.T) {
 		t.Errorf("after the source dropped it, the story comes back as new: %+v, %v", saved, err)
 	}
 	checkIndexes(t, s)
+}
+
+// TestTopicHints: the topic index holds each item's fingerprint and link
+// hash, kept up to date by edits, and TopicNewestSkip passes over the items
+// skip names without reading them.
+func TestTopicHints(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	if err := s.SetTopics(ctx, []TopicDef{topicDef("bus", "v1", "bus")}); err != nil {
+		t.Fatal(err)
+	}
+	items := []tidings.Item{newItem("a", "1", t0), newItem("a", "2", t0.Add(time.Hour)), newItem("a", "3", t0.Add(2*time.Hour))}
+	for i := range items {
+		items[i].Title = "Bus strike enters its second week as talks between the union and the city stall again"
+		items[i].Summary = fmt.Sprint("Drivers walked out over wages and rotas; commuters face long waits, day ", i)
+	}
+	items[1].Link, items[1].CanonicalLink = "", ""
+	check := func() {
+		t.Helper()
+		stored := map[string]*tidings.Item{}
+		_ = s.Newest(ctx, func(it *tidings.Item) bool { stored[it.ID] = it; return true })
+		var hints []TopicHint
+		var read []string
+		err := s.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool {
+			hints = append(hints, h)
+			return len(hints) == 2 // pass over the second
+		}, func(it *tidings.Item) bool { read = append(read, it.ID); return true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"3", "1"}; !slices.Equal(read, want) {
+			t.Errorf("read %q, want %q", read, want)
+		}
+		for i, id := range []string{"3", "2", "1"} {
+			it := stored[id]
+			want := TopicHint{Published: it.Published, FirstSeen: it.FirstSeen, Fingerprint: it.Fingerprint,
+				LinkHash: dedupe.LinkHash(dedupe.StoryLink(it))}
+			if it.Fingerprint == 0 || (id == "2") != (want.LinkHash == 0) {
+				t.Fatalf("item %s: fingerprint %x, link hash %x: test items are wrong", id, it.Fingerprint, want.LinkHash)
+			}
+			if hints[i] != want {
+				t.Errorf("hint of item %s = %+v, want %+v", id, hints[i], want)
+			}
+		}
+		checkIndexes(t, s)
+	}
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	check()
+	// An edit of link and text moves the hints along.
+	items[0].Link, items[0].CanonicalLink = "https://example.org/moved", ""
+	items[0].Summary = "Talks resume on Monday, the mayor said, after a week without buses on most routes in town"
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	check()
+}
+
+// TestTopicIndexOldLayout: an index written before its values held hints
+// (empty values, the bare version) is not trusted: read-only processes get
+// ErrTopicNotIndexed (and scan), and the next SetTopics rebuilds it.
+func TestTopicIndexOldLayout(t *testing.T) {
+	ctx := context.Background()
+	path := storePath(t)
+	s := mustOpenAt(t, path, Options{})
+	items := []tidings.Item{newItem("a", "1", t0), newItem("a", "2", t0.Add(time.Hour))}
+	items[0].Title, items[1].Title = "Bus strike", "Bus fares"
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	def := topicDef("bus", "v1", "bus")
+	// What the previous code wrote.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, it := range items {
+			if err := tx.Bucket(bucketByTopic).Put(topicKey("bus", it.Published, it.Published, itemKey("a", it.ID)), nil); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketTopicVer).Put([]byte("bus"), []byte(def.Version))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ro.SetTopics(ctx, []TopicDef{def})
+	if err := ro.TopicNewestSkip(ctx, "bus", func(TopicHint) bool { return false }, func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
+		t.Errorf("TopicNewestSkip of an old-layout index = %v, want ErrTopicNotIndexed", err)
+	}
+	ro.Close()
+	s2 := mustOpenAt(t, path, Options{})
+	if err := s2.SetTopics(ctx, []TopicDef{def}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s2, "bus"), []string{"a/2", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("bus after rebuild = %q, want %q", got, want)
+	}
+	var hints int
+	err = s2.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool { hints++; return false }, func(*tidings.Item) bool { return true })
+	if err != nil || hints != 2 {
+		t.Errorf("TopicNewestSkip after rebuild: %d hints, %v; want 2", hints, err)
+	}
+	checkIndexes(t, s2)
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/dedupe"
 )
 
 // ErrTopicNotIndexed means TopicNewest has no up-to-date index for the
@@ -66,7 +68,7 @@ func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 		want := make(map[string]bool, len(defs))
 		for _, d := range defs {
 			want[d.Name] = true
-			if string(b.topicVer.Get([]byte(d.Name))) != d.Version {
+			if !topicCurrent(b, d) {
 				stale = append(stale, d)
 			}
 		}
@@ -109,7 +111,7 @@ func (s *Store) SetTopics(ctx context.Context, defs []TopicDef) error {
 	err = s.update(ctx, func(tx *bolt.Tx) error {
 		b := s.buckets(tx)
 		for _, d := range stale {
-			if err := b.topicVer.Put([]byte(d.Name), []byte(d.Version)); err != nil {
+			if err := b.topicVer.Put([]byte(d.Name), []byte(storedTopicVersion(d))); err != nil {
 				return fmt.Errorf("put version of topic %q: %w", d.Name, err)
 			}
 		}
@@ -137,8 +139,8 @@ func indexBatch(ctx context.Context, b txBuckets, defs []TopicDef, after []byte)
 		}
 	}
 	type entry struct {
-		topic string
-		key   []byte
+		topic      string
+		key, value []byte
 	}
 	var puts []entry
 	for n := 0; k != nil && n < rebuildBatch; k, v = c.Next() {
@@ -154,7 +156,7 @@ func indexBatch(ctx context.Context, b txBuckets, defs []TopicDef, after []byte)
 		}
 		for _, d := range defs {
 			if d.Match(&it) {
-				puts = append(puts, entry{d.Name, topicKey(d.Name, it.Published, it.FirstSeen, k)})
+				puts = append(puts, entry{d.Name, topicKey(d.Name, it.Published, it.FirstSeen, k), topicValue(&it)})
 			}
 		}
 	}
@@ -164,7 +166,7 @@ func indexBatch(ctx context.Context, b txBuckets, defs []TopicDef, after []byte)
 	// go to another bucket, but a cursor over a changing file is not worth
 	// the risk.
 	for _, e := range puts {
-		if err := b.byTopic.Put(e.key, nil); err != nil {
+		if err := b.byTopic.Put(e.key, e.value); err != nil {
 			return nil, false, fmt.Errorf("index in topic %q: %w", e.topic, err)
 		}
 	}
@@ -200,6 +202,32 @@ func topicKey(topic string, published, firstSeen time.Time, ik []byte) []byte {
 	return append(b, ik...)
 }
 
+// topicIndexFormat prefixes the version stored for a topic index: it
+// changes with the layout of the index values, so that an index of an older
+// layout no longer counts as current and is rebuilt by SetTopics (and read
+// by scanning until then).
+const topicIndexFormat = "2:"
+
+// storedTopicVersion is what topic_versions holds for an up-to-date index
+// of d.
+func storedTopicVersion(d TopicDef) string { return topicIndexFormat + d.Version }
+
+// topicCurrent reports whether the stored index of d is up to date.
+func topicCurrent(b txBuckets, d TopicDef) bool {
+	return string(b.topicVer.Get([]byte(d.Name))) == storedTopicVersion(d)
+}
+
+// topicValueLen is the length of a by_topic value: the item's Fingerprint
+// and the dedupe.LinkHash of its story link, 8 bytes each, big-endian.
+const topicValueLen = 16
+
+// topicValue is the by_topic value of an item.
+func topicValue(it *tidings.Item) []byte {
+	v := make([]byte, 0, topicValueLen)
+	v = binary.BigEndian.AppendUint64(v, it.Fingerprint)
+	return binary.BigEndian.AppendUint64(v, dedupe.LinkHash(dedupe.StoryLink(it)))
+}
+
 // indexTopics puts or deletes the item's keys in every known topic's index
 // as the topic matches it or not.
 func indexTopics(b txBuckets, ik []byte, it *tidings.Item) error {
@@ -207,7 +235,7 @@ func indexTopics(b txBuckets, ik []byte, it *tidings.Item) error {
 		k := topicKey(d.Name, it.Published, it.FirstSeen, ik)
 		var err error
 		if d.Match(it) {
-			err = b.byTopic.Put(k, nil)
+			err = b.byTopic.Put(k, topicValue(it))
 		} else {
 			err = b.byTopic.Delete(k)
 		}
@@ -235,7 +263,7 @@ func unindexTopics(b txBuckets, ik []byte, published, firstSeen time.Time) error
 func staleUnknownTopics(b txBuckets) error {
 	known := make(map[string]string, len(b.topics))
 	for _, d := range b.topics {
-		known[d.Name] = d.Version
+		known[d.Name] = storedTopicVersion(d)
 	}
 	var stale [][]byte
 	_ = b.topicVer.ForEach(func(k, v []byte) error {
@@ -252,12 +280,26 @@ func staleUnknownTopics(b txBuckets) error {
 	return nil
 }
 
+// TopicHint is what a topic index tells about an item without reading it.
+type TopicHint struct {
+	Published, FirstSeen time.Time
+	Fingerprint          uint64 // the item's Fingerprint
+	LinkHash             uint64 // dedupe.LinkHash of dedupe.StoryLink of the item
+}
+
 // TopicNewest calls fn for the items of a topic newest first by Published
 // (ties as in Newest), until fn returns false or the items run out, reading
 // the topic's index rather than the whole store. It fails with
 // ErrTopicNotIndexed if the topic has no up-to-date index (see SetTopics).
 // The same rules as for Newest hold for fn.
 func (s *Store) TopicNewest(ctx context.Context, topic string, fn func(it *tidings.Item) bool) error {
+	return s.TopicNewestSkip(ctx, topic, nil, fn)
+}
+
+// TopicNewestSkip is TopicNewest, but first calls skip (if not nil) with
+// what the index holds about each item, and passes over the items for which
+// it returns true without reading them.
+func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(TopicHint) bool, fn func(it *tidings.Item) bool) error {
 	var def *TopicDef
 	if p := s.topics.Load(); p != nil {
 		for i := range *p {
@@ -271,31 +313,43 @@ func (s *Store) TopicNewest(ctx context.Context, topic string, fn func(it *tidin
 	}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		b := s.buckets(tx)
-		if string(b.topicVer.Get([]byte(topic))) != def.Version {
+		if !topicCurrent(b, *def) {
 			return ErrTopicNotIndexed
 		}
 		prefix := append([]byte(topic), 0)
 		c := b.byTopic.Cursor()
-		k, _ := c.Seek(append([]byte(topic), 1))
-		if k == nil {
-			k, _ = c.Last()
+		var k, v []byte
+		if k, _ = c.Seek(append([]byte(topic), 1)); k == nil {
+			k, v = c.Last()
 		} else {
-			k, _ = c.Prev()
+			k, v = c.Prev()
 		}
 		n := 0
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			if n++; n%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
+			if skip != nil && len(v) == topicValueLen {
+				t := k[len(prefix):]
+				h := TopicHint{
+					Published:   getTime(t),
+					FirstSeen:   getTime(t[timeLen:]),
+					Fingerprint: binary.BigEndian.Uint64(v),
+					LinkHash:    binary.BigEndian.Uint64(v[8:]),
+				}
+				if skip(h) {
+					continue
+				}
+			}
 			ik := k[len(prefix)+2*timeLen:]
-			v := b.items.Get(ik)
-			if v == nil {
+			iv := b.items.Get(ik)
+			if iv == nil {
 				return fmt.Errorf("topic index names missing item %q", ik)
 			}
 			it := new(tidings.Item)
-			if err := decodeItem(v, it); err != nil {
+			if err := decodeItem(iv, it); err != nil {
 				return fmt.Errorf("item %q: %w", ik, err)
 			}
 			if !fn(it) {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ func (s *Store) Verify(ctx context.Context) error {
 		inTopic := map[string]int{}
 		var current []TopicDef
 		for _, d := range b.topics {
-			if string(b.topicVer.Get([]byte(d.Name))) == d.Version {
+			if topicCurrent(b, d) {
 				current = append(current, d)
 			}
 		}
@@ -67,9 +68,13 @@ func (s *Store) Verify(ctx context.Context) error {
 				bad("item %q has no by_source entry", k)
 			}
 			for _, d := range current {
-				in := b.byTopic.Get(topicKey(d.Name, it.Published, it.FirstSeen, k)) != nil
+				v := b.byTopic.Get(topicKey(d.Name, it.Published, it.FirstSeen, k))
+				in := v != nil
 				if m := d.Match(&it); m != in {
 					bad("item %q: topic %q matches it: %v, indexed: %v", k, d.Name, m, in)
+				}
+				if in && !bytes.Equal(v, topicValue(&it)) {
+					bad("item %q: topic %q index value %x, want %x", k, d.Name, v, topicValue(&it))
 				}
 				if in {
 					inTopic[d.Name]++

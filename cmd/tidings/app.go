@@ -277,6 +277,10 @@ func (p *publisher) selectEntries(ctx context.Context, s *setup, t *feeds.Topic,
 	return entries, count, nil
 }
 
+// topicHints lets a feed page pass over topic index entries by their hints
+// (feeds.Selector.Skips); benchmarks turn it off for the figure before.
+var topicHints = true
+
 // walkEntries reads the topic's items newest first and selects its stories.
 // It reads the store's topic index, or the whole store newest first when the
 // topic has no up-to-date index (and always for age: topics, whose matches
@@ -297,9 +301,17 @@ func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, l
 		}
 	}
 	start()
+	var skip func(storage.TopicHint) bool
+	if page && topicHints {
+		// Past the page's cut most items cannot join a story collected:
+		// pass over them by what the index holds, without reading them.
+		skip = func(h storage.TopicHint) bool {
+			return sel.Skips(feeds.Hint{Published: h.Published, FirstSeen: h.FirstSeen, Fingerprint: h.Fingerprint, LinkHash: h.LinkHash})
+		}
+	}
 	err := storage.ErrTopicNotIndexed
 	if !t.Dynamic() {
-		err = p.store.TopicNewest(ctx, t.Name, add)
+		err = p.store.TopicNewestSkip(ctx, t.Name, skip, add)
 	}
 	if errors.Is(err, storage.ErrTopicNotIndexed) {
 		start()

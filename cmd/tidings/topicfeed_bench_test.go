@@ -15,6 +15,7 @@ import (
 
 	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/feeds"
+	"github.com/tidings/tidings/storage"
 )
 
 var (
@@ -120,33 +121,56 @@ func BenchmarkTopicFeed(b *testing.B) {
 		time.Since(start).Round(time.Second), ingestDur.Round(time.Second), float64(stats.Items)/ingestDur.Seconds(), fi.Size()>>20)
 
 	for _, topic := range []string{"mexico", "strikes", "tagged"} {
-		walked := 0
+		walked, skipped := 0, 0
 		sel := feeds.NewSelector(s.byName[topic], 50)
 		sel.StopEarly()
-		err := st.TopicNewest(ctx, topic, func(it *tidings.Item) bool { walked++; return sel.Add(it) })
-		b.Logf("topic %s: a page reads %d items of its index (%v)", topic, walked, err)
+		skip := func(h storage.TopicHint) bool {
+			if sel.Skips(feeds.Hint{Published: h.Published, FirstSeen: h.FirstSeen, Fingerprint: h.Fingerprint, LinkHash: h.LinkHash}) {
+				skipped++
+				return true
+			}
+			return false
+		}
+		err := st.TopicNewestSkip(ctx, topic, skip, func(it *tidings.Item) bool { walked++; return sel.Add(it) })
+		b.Logf("topic %s: a page reads %d items of its index, passes over %d more by their hints (%v)", topic, walked, skipped, err)
 	}
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
+	pages := map[string][]byte{}       // each topic's page without hints, to compare
 	b.Run("meta", func(b *testing.B) { // what a new store generation adds once
 		for b.Loop() {
 			pub.buildMeta(ctx, s)
 		}
 	})
 	for _, topic := range []string{"mexico", "strikes", "tagged"} {
-		b.Run(topic+"/indexed", func(b *testing.B) {
-			for b.Loop() {
-				// Drop the rendered documents (not the source metadata,
-				// shared by all documents of one store generation).
-				pub.mu.Lock()
-				pub.cache = map[cacheKey]*rendered{}
-				pub.mu.Unlock()
-				doc, err := pub.topicFeed(ctx, topic, feeds.RSS, 50)
-				if err != nil || doc == nil || bytes.Count(doc.body, []byte("<item>")) != 50 {
-					b.Fatalf("topicFeed(%s): %v", topic, err)
-				}
+		for _, hints := range []bool{false, true} {
+			name := topic + "/indexed"
+			if !hints {
+				name += "-nohints" // every item of the horizon read: the figure before
 			}
-			b.ReportMetric(float64(stats.Items)/ingestDur.Seconds(), "ingest-items/s")
-		})
+			b.Run(name, func(b *testing.B) {
+				topicHints = hints
+				defer func() { topicHints = true }()
+				for b.Loop() {
+					// Drop the rendered documents (not the source metadata,
+					// shared by all documents of one store generation).
+					pub.mu.Lock()
+					pub.cache = map[cacheKey]*rendered{}
+					pub.mu.Unlock()
+					doc, err := pub.topicFeed(ctx, topic, feeds.RSS, 50)
+					if err != nil || doc == nil || bytes.Count(doc.body, []byte("<item>")) != 50 {
+						b.Fatalf("topicFeed(%s): %v", topic, err)
+					}
+					if hints {
+						if want, ok := pages[topic]; ok && !bytes.Equal(doc.body, want) {
+							b.Fatalf("topicFeed(%s) with hints differs from without", topic)
+						}
+					} else {
+						pages[topic] = doc.body
+					}
+				}
+				b.ReportMetric(float64(stats.Items)/ingestDur.Seconds(), "ingest-items/s")
+			})
+		}
 		b.Run(topic+"/scan", func(b *testing.B) {
 			t := s.byName[topic]
 			for b.Loop() {
