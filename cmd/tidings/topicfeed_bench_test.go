@@ -151,10 +151,13 @@ func BenchmarkTopicFeed(b *testing.B) {
 				topicHints = hints
 				defer func() { topicHints = true }()
 				for b.Loop() {
-					// Drop the rendered documents (not the source metadata,
-					// shared by all documents of one store generation).
+					// Drop the rendered documents and the selections they
+					// were rendered from (not the source metadata, shared by
+					// all documents of one store generation), so that every
+					// iteration walks the index.
 					pub.mu.Lock()
 					pub.cache = map[cacheKey]*rendered{}
+					pub.selected = nil
 					pub.mu.Unlock()
 					doc, err := pub.topicFeed(ctx, topic, feeds.RSS, 50)
 					if err != nil || doc == nil || bytes.Count(doc.body, []byte("<item>")) != 50 {
