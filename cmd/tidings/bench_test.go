@@ -50,6 +50,12 @@ func benchPublisher(b testing.TB) (*publisher, http.Handler, *storage.Store) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	// As serve does: the store keeps each topic's index up to date only for
+	// the topics it was told about; without this, a write would leave every
+	// index stale and renders would measure the full-scan fallback.
+	if err := indexTopics(context.Background(), st, s); err != nil {
+		b.Fatal(err)
+	}
 	if fill {
 		ctx := context.Background()
 		for i := range benchSources {
