@@ -596,6 +596,15 @@ func endsAt(s string) bool {
 	return ends(r)
 }
 
+// lexDelimited lexes the "phrase" or /regex/ that starts at s with r, the
+// same at the top level and after a field prefix.
+func lexDelimited(s string, r rune, pos int) (token, int, int, error) {
+	if r == '/' {
+		return lexRegex(s, pos)
+	}
+	return lexPhrase(s, pos)
+}
+
 // lex splits a query into tokens.
 func lex(s string) ([]token, error) {
 	var toks []token
@@ -625,17 +634,8 @@ func lex(s string) ([]token, error) {
 			i += size
 			col++
 			continue
-		case isQuote(r):
-			tok, n, cols, err := lexPhrase(s[i:], start)
-			if err != nil {
-				return nil, err
-			}
-			toks = append(toks, tok)
-			i += n
-			col += cols
-			continue
-		case r == '/':
-			tok, n, cols, err := lexRegex(s[i:], start)
+		case isQuote(r) || r == '/':
+			tok, n, cols, err := lexDelimited(s[i:], r, start)
 			if err != nil {
 				return nil, err
 			}
@@ -680,17 +680,8 @@ func lex(s string) ([]token, error) {
 				i += size
 				col++
 				continue
-			case isQuote(after):
-				tok, n, cols, err := lexPhrase(s[i:], col)
-				if err != nil {
-					return nil, err
-				}
-				toks = append(toks, tok)
-				i += n
-				col += cols
-				continue
-			case after == '/':
-				tok, n, cols, err := lexRegex(s[i:], col)
+			case isQuote(after) || after == '/':
+				tok, n, cols, err := lexDelimited(s[i:], after, col)
 				if err != nil {
 					return nil, err
 				}
