@@ -349,7 +349,7 @@ func (p *publisher) buildMeta(ctx context.Context, s *setup) feeds.Meta {
 	}
 	states, err := p.store.SourceStates(ctx)
 	if err != nil {
-		p.log.Warn("read source states", "err", err)
+		p.log.Warn("read source states", "sources", len(s.cfg.Sources), "err", err)
 	}
 	byName := make(map[string]tidings.SourceState, len(states))
 	for _, st := range states {

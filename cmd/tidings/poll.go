@@ -266,7 +266,7 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 			continue
 		}
 		if p.storeErr.Swap(nil) != nil {
-			p.log.Info("store writable again; polling resumes")
+			p.log.Info("store writable again; polling resumes", "source", src.Name)
 		}
 		logPoll(p.log, src, r)
 		if p.onPoll != nil {
@@ -334,7 +334,7 @@ func (p *poller) probeStore(ctx context.Context, source string) error {
 		return err
 	}
 	if p.storeErr.Swap(nil) != nil {
-		p.log.Info("store writable again; polling resumes")
+		p.log.Info("store writable again; polling resumes", "source", source)
 	}
 	return nil
 }

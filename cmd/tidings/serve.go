@@ -94,8 +94,8 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	}
 	pub := newPublisher(st, s, log)
 	m := newMetrics(st)
-	if err := m.configured(ctx, st, cfg.Sources); err != nil {
-		log.Warn("read source states for metrics", "err", err)
+	if err := m.configured(ctx, st, cfg.Sources); err != nil && ctx.Err() == nil {
+		log.Warn("read source states for metrics", "sources", len(cfg.Sources), "err", err)
 	}
 	f := newFetcher(cfg)
 	ps := newPush(cfg, pub, st, f, log)
@@ -182,8 +182,9 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		pub.swap(next)
 		p.update(next.cfg.Sources)
 		ps.removed(ctx, next.sources)
-		if err := m.configured(ctx, st, next.cfg.Sources); err != nil {
-			log.Warn("read source states for metrics", "err", err)
+		// A reload racing a shutdown finds ctx cancelled; that is no fault.
+		if err := m.configured(ctx, st, next.cfg.Sources); err != nil && ctx.Err() == nil {
+			log.Warn("read source states for metrics", "sources", len(next.cfg.Sources), "err", err)
 		}
 		log.Info("config reloaded", "trigger", why, "sources", len(next.cfg.Sources), "topics", len(next.topics))
 	}

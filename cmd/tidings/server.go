@@ -213,7 +213,7 @@ func (s *server) handleReady(w http.ResponseWriter, _ *http.Request) {
 func (s *server) handleSources(w http.ResponseWriter, r *http.Request) {
 	rows, err := sourceStatuses(r.Context(), s.store, s.pub.current().cfg)
 	if err != nil {
-		s.log.Error("list sources", "err", err)
+		s.log.Error("list sources", "sources", len(s.pub.current().cfg.Sources), "err", err)
 		http.Error(w, "500 internal error: could not read source states", http.StatusInternalServerError)
 		return
 	}
