@@ -4,7 +4,7 @@ import (
 	"net/url"
 	"strings"
 
-	"golang.org/x/net/html"
+	"github.com/tidings/tidings/markup"
 )
 
 // linkAttrs are the attributes that the sanitizing policy lets through and
@@ -26,66 +26,12 @@ func absoluteLinks(s, base string) string {
 	if b != nil && (b.Host == "" || (b.Scheme != "http" && b.Scheme != "https")) {
 		b = nil
 	}
-	z := html.NewTokenizer(strings.NewReader(s))
-	var out strings.Builder
-	pos, changed := 0, false
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			break
+	return markup.RewriteAttrs(s, func(a markup.Attr) (string, bool) {
+		if !linkAttrs[a.Key] {
+			return a.Val, true
 		}
-		n := len(z.Raw())
-		if tt == html.StartTagToken || tt == html.SelfClosingTagToken {
-			if tag, ok := resolveTag(z, tt, b); ok {
-				if !changed {
-					out.WriteString(s[:pos])
-					changed = true
-				}
-				out.WriteString(tag)
-				pos += n
-				continue
-			}
-		}
-		if changed {
-			out.WriteString(s[pos : pos+n])
-		}
-		pos += n
-	}
-	if !changed {
-		return s
-	}
-	out.WriteString(s[pos:])
-	return out.String()
-}
-
-// resolveTag returns the current tag with its relative URLs resolved (or
-// dropped), and whether anything changed.
-func resolveTag(z *html.Tokenizer, tt html.TokenType, base *url.URL) (string, bool) {
-	name, more := z.TagName()
-	if !more {
-		return "", false
-	}
-	var attrs []html.Attribute
-	changed := false
-	for more {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		key, val := string(k), string(v)
-		if linkAttrs[key] {
-			if r, keep := resolveLink(val, base); r != val || !keep {
-				changed = true
-				if !keep {
-					continue
-				}
-				val = r
-			}
-		}
-		attrs = append(attrs, html.Attribute{Key: key, Val: val})
-	}
-	if !changed {
-		return "", false
-	}
-	return html.Token{Type: tt, Data: string(name), Attr: attrs}.String(), true
+		return resolveLink(a.Val, b)
+	})
 }
 
 // resolveLink resolves one URL attribute; keep is false when it is relative

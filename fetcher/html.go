@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+
+	"github.com/tidings/tidings/markup"
 )
 
 // baseURL parses s as a base for relative links; nil unless it is an
@@ -73,76 +75,20 @@ var urlAttrs = map[string]bool{
 }
 
 // resolveHTML makes the relative URLs in the attributes of an HTML fragment
-// absolute against base. Only the tags it changes are re-serialized; every
-// other byte, including invalid markup, passes through as it came.
+// absolute against base. Only the tags it changes are re-serialized.
 func resolveHTML(base *url.URL, s string) string {
-	if base == nil || !strings.Contains(s, "<") {
+	if base == nil {
 		return s
 	}
-	z := html.NewTokenizer(strings.NewReader(s))
-	var b strings.Builder
-	pos := 0 // bytes of s consumed by the tokens so far
-	changed := false
-	for {
-		tt := z.Next()
-		if tt == html.ErrorToken {
-			break
-		}
-		n := len(z.Raw()) // tokens are contiguous slices of s
-		if tt == html.StartTagToken || tt == html.SelfClosingTagToken {
-			if tag, ok := rewriteTag(z, tt, base); ok {
-				if !changed {
-					b.Grow(len(s) + 64)
-					b.WriteString(s[:pos])
-					changed = true
-				}
-				b.WriteString(tag)
-				pos += n
-				continue
-			}
-		}
-		if changed {
-			b.WriteString(s[pos : pos+n])
-		}
-		pos += n
-	}
-	if !changed {
-		return s
-	}
-	b.WriteString(s[pos:]) // an unfinished tag at the end yields no token
-	return b.String()
-}
-
-// rewriteTag returns the current tag with its URL attributes resolved, and
-// whether anything changed.
-func rewriteTag(z *html.Tokenizer, tt html.TokenType, base *url.URL) (string, bool) {
-	name, more := z.TagName()
-	if !more {
-		return "", false
-	}
-	tag := string(name)
-	var attrs []html.Attribute
-	changed := false
-	for more {
-		var k, v []byte
-		k, v, more = z.TagAttr()
-		key, val := string(k), string(v)
+	return markup.RewriteAttrs(s, func(a markup.Attr) (string, bool) {
 		switch {
-		case urlAttrs[key] || key == "data" && tag == "object":
-			if r := resolveAttr(base, val); r != val {
-				val, changed = r, true
-			}
-		case key == "srcset":
-			if r := resolveSrcset(base, val); r != val {
-				val, changed = r, true
-			}
+		case urlAttrs[a.Key] || a.Key == "data" && a.Tag == "object":
+			return resolveAttr(base, a.Val), true
+		case a.Key == "srcset":
+			return resolveSrcset(base, a.Val), true
 		}
-		attrs = append(attrs, html.Attribute{Key: key, Val: val})
-	}
-	if !changed {
-		return "", false
-	}
-	return html.Token{Type: tt, Data: tag, Attr: attrs}.String(), true
+		return a.Val, true
+	})
 }
 
 // resolveAttr resolves one URL attribute value; in-page anchors stay as
