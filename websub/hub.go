@@ -335,6 +335,19 @@ func (h *Hub) Publish(topic, contentType string, body []byte) {
 	}
 }
 
+// Send delivers body, the current content of s.Topic, to the one
+// subscription s in the background, with Publish's signature, headers and
+// retries: a hub sends a new subscriber what it has right after
+// verification, so that it need not wait for the next change.
+func (h *Hub) Send(s Subscription, contentType string, body []byte) {
+	body = bytes.Clone(body)
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.deliver(h.ctx, s, contentType, body)
+	}()
+}
+
 // deliver POSTs one notification, retrying on failure. A 410 Gone from
 // the subscriber ends its subscription, as the spec allows.
 func (h *Hub) deliver(ctx context.Context, s Subscription, contentType string, body []byte) {

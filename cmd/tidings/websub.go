@@ -119,7 +119,8 @@ func (p *push) feedOf(u string) (string, feeds.Format, bool) {
 }
 
 // remember records the current ETag of a feed that just gained a
-// subscriber, so that only later changes are pushed.
+// subscriber, so that only later changes are pushed, and sends that
+// subscriber the feed as it is now.
 func (p *push) remember(s websub.Subscription) {
 	name, f, ok := p.feedOf(s.Topic)
 	if !ok {
@@ -134,6 +135,7 @@ func (p *push) remember(s websub.Subscription) {
 		p.last[s.Topic] = doc.etag
 	}
 	p.mu.Unlock()
+	p.hub.Send(s, doc.contentType, doc.body)
 }
 
 // notify says that items changed; it never blocks.

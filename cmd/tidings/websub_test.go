@@ -125,27 +125,39 @@ topics:
 	if !waitUntil(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return verified["/good"] && verified["/silent"] }) {
 		t.Fatal("the hub never verified intent")
 	}
-	time.Sleep(300 * time.Millisecond) // let the hub note the feed's current version
-
-	os.WriteFile(feed, []byte(rssWith("", "", "First story", "Second story pushed")), 0o644)
-	if !waitUntil(15*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 }) {
-		t.Fatalf("no delivery after the topic changed\n%s", d.stderr)
+	// Right after verification the new subscriber gets the feed as it is.
+	if !waitUntil(10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 0 }) {
+		t.Fatalf("no delivery of the current feed after verification\n%s", d.stderr)
 	}
 	mu.Lock()
-	first := got[len(got)-1]
+	initial := got[0]
+	mu.Unlock()
+	if !strings.Contains(string(initial.body), "First story") || strings.Contains(string(initial.body), "Second story") {
+		t.Errorf("the delivery after verification is not the current feed:\n%s", initial.body)
+	}
+
+	os.WriteFile(feed, []byte(rssWith("", "", "First story", "Second story pushed")), 0o644)
+	if !waitUntil(15*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) > 1 }) {
+		t.Fatalf("no delivery after the topic changed\n%s", d.stderr)
+	}
+	time.Sleep(500 * time.Millisecond) // room for a wrong extra delivery to show up
+	mu.Lock()
+	changed := got[len(got)-1]
 	n := len(got)
 	mu.Unlock()
-	if n != 1 {
-		t.Errorf("%d deliveries for one change, want 1", n)
+	if n != 2 {
+		t.Errorf("%d deliveries for a subscription and one change, want 2", n)
 	}
-	if !strings.Contains(string(first.body), "Second story pushed") {
-		t.Errorf("the delivery lacks the new item:\n%s", first.body)
+	if !strings.Contains(string(changed.body), "Second story pushed") {
+		t.Errorf("the delivery lacks the new item:\n%s", changed.body)
 	}
-	if sig := first.hdr.Get("X-Hub-Signature"); sig != hmacSHA256("topsecret", first.body) {
-		t.Errorf("X-Hub-Signature %q does not sign the body", sig)
-	}
-	if ct := first.hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/atom+xml") {
-		t.Errorf("delivery Content-Type %q", ct)
+	for _, g := range []delivery{initial, changed} {
+		if sig := g.hdr.Get("X-Hub-Signature"); sig != hmacSHA256("topsecret", g.body) {
+			t.Errorf("X-Hub-Signature %q does not sign the body", sig)
+		}
+		if ct := g.hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/atom+xml") {
+			t.Errorf("delivery Content-Type %q", ct)
+		}
 	}
 	for _, g := range got {
 		if strings.Contains(g.hdr.Get("Link"), "silent") {
