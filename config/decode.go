@@ -832,11 +832,8 @@ func (d *decoder) sources(n *yaml.Node, c *Config, seen map[string]int, tags map
 			switch key {
 			case "name":
 				nameNode = v
-				if s, ok := d.str(v, k); ok {
+				if s, ok := d.name(v, k); ok {
 					src.Name = s
-					if !isSlug(s) {
-						d.errorf(v, k, "%q is not a slug (use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit)", s)
-					}
 				}
 			case "url":
 				hasURL = true
@@ -960,11 +957,8 @@ func (d *decoder) topics(n *yaml.Node, c *Config) []topicRefs {
 			switch key {
 			case "name":
 				nameNode = v
-				if s, ok := d.str(v, k); ok {
+				if s, ok := d.name(v, k); ok {
 					t.Name = s
-					if !isSlug(s) {
-						d.errorf(v, k, "%q is not a slug (use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit)", s)
-					}
 				}
 			case "title":
 				if s, ok := d.str(v, k); ok {
@@ -1022,4 +1016,14 @@ func (d *decoder) topics(n *yaml.Node, c *Config) []topicRefs {
 		refs = append(refs, tr)
 	}
 	return refs
+}
+
+// name reads the name of a source or topic: a string that is a slug, since
+// it goes into URLs and store keys.
+func (d *decoder) name(v *yaml.Node, key string) (string, bool) {
+	s, ok := d.str(v, key)
+	if ok && !isSlug(s) {
+		d.errorf(v, key, "%q is not a slug (use lower-case letters, digits, '.', '_' and '-', starting with a letter or digit)", s)
+	}
+	return s, ok
 }
