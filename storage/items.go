@@ -54,7 +54,9 @@ type Saved struct {
 	Tombstoned int // pruned items the source still lists, not re-added
 }
 
-// SavePoll stores one poll of one source in ONE write transaction: the
+// SavePoll stores one poll of one source in ONE write transaction, which it
+// may share with concurrent SavePoll and SaveSourceState calls (a group
+// commit; each call's writes still land all together or not at all): the
 // items (new ones inserted, known ones — same Source+ID — updated in place if
 // Title, Link, Summary, Content, Authors, Categories, Enclosures or Image
 // changed, keeping the stored FirstSeen and Published and setting Updated to
@@ -95,7 +97,10 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 	now := s.now().UTC()
 
 	var saved Saved
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	// A group commit: polls finishing together share a transaction and its
+	// fsyncs, which on small feeds cost more than the items themselves.
+	// The function may run twice (see group), so it starts from scratch.
+	err = s.group(ctx, func(tx *bolt.Tx) error {
 		saved = Saved{}
 		b := s.buckets(tx)
 		var listed map[string]struct{}
@@ -417,7 +422,7 @@ func (s *Store) SourceStates(ctx context.Context) ([]tidings.SourceState, error)
 
 // SaveSourceState stores the state of the source state.Name, for polls that
 // store no items (a failed poll, a 304, a backoff). Concurrent calls share
-// one write transaction (see batch): conditional polls are most polls.
+// one write transaction (see group): conditional polls are most polls.
 func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) error {
 	if err := validSource(state.Name); err != nil {
 		return fmt.Errorf("storage: save source state: %w", err)
@@ -426,7 +431,7 @@ func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) 
 	if err != nil {
 		return fmt.Errorf("storage: save state of %q: %w", state.Name, err)
 	}
-	err = s.batch(ctx, func(tx *bolt.Tx) error {
+	err = s.group(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketStates).Put([]byte(state.Name), v)
 	})
 	if err != nil {
