@@ -84,15 +84,23 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	if len(title)+len(body) < MinWords {
 		return 0, text
 	}
-	h := sha256.New()
+	// The words joined in one buffer and hashed at once: a Write per word
+	// converted and copied each word again.
+	n := 0
 	for _, ws := range [2][]string{title, body} {
 		for _, w := range ws {
-			h.Write([]byte(w))
-			h.Write([]byte{' '})
+			n += len(w) + 1
 		}
-		h.Write([]byte{0})
 	}
-	copy(text[:], h.Sum(nil))
+	buf := make([]byte, 0, n+2)
+	for _, ws := range [2][]string{title, body} {
+		for _, w := range ws {
+			buf = append(append(buf, w...), ' ')
+		}
+		buf = append(buf, 0)
+	}
+	sum := sha256.Sum256(buf)
+	copy(text[:], sum[:])
 	fp = simhash(title, body)
 	if fp == 0 {
 		fp = 1 // 0 means "no fingerprint"
