@@ -84,24 +84,59 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	if len(title)+len(body) < MinWords {
 		return 0, text
 	}
-	h := sha256.New()
+	// The words joined in one buffer and hashed at once: a Write per word
+	// converted and copied each word again.
+	n := 0
 	for _, ws := range [2][]string{title, body} {
 		for _, w := range ws {
-			h.Write([]byte(w))
-			h.Write([]byte{' '})
+			n += len(w) + 1
 		}
-		h.Write([]byte{0})
 	}
-	copy(text[:], h.Sum(nil))
-	var v [64]int32
+	buf := make([]byte, 0, n+2)
+	for _, ws := range [2][]string{title, body} {
+		for _, w := range ws {
+			buf = append(append(buf, w...), ' ')
+		}
+		buf = append(buf, 0)
+	}
+	sum := sha256.Sum256(buf)
+	copy(text[:], sum[:])
+	fp = simhash(title, body)
+	if fp == 0 {
+		fp = 1 // 0 means "no fingerprint"
+	}
+	return fp, text
+}
+
+// simhash is the SimHash of the word bigrams of title and of body.
+func simhash(title, body []string) (fp uint64) {
+	// SimHash sums +1 or -1 per feature into each of 64 bit counters. A
+	// feature hash has random bits, so the obvious loop over them
+	// mispredicts every other branch and was most of the cost of storing
+	// an item. Counting ones instead gives the same result (bit i is set
+	// iff ones[i] > features/2) and packs eight counters into each lane
+	// byte of an uint64: lanes[j] counts bits j, j+8, …, j+56, eight adds
+	// per feature instead of 64 branches.
+	var ones [64]int
+	var lanes [8]uint64
+	pending, features := 0, 0
+	flush := func() {
+		for j, l := range lanes {
+			for k := range 8 {
+				ones[j+8*k] += int(l >> (8 * k) & 0xff)
+			}
+		}
+		lanes = [8]uint64{}
+		pending = 0
+	}
 	add := func(a, b string) {
 		h := mix(hashPair(a, b))
-		for i := range v {
-			if h&(1<<i) != 0 {
-				v[i]++
-			} else {
-				v[i]--
-			}
+		for j := range lanes {
+			lanes[j] += h >> j & 0x0101010101010101
+		}
+		features++
+		if pending++; pending == 255 { // a lane byte holds up to 255
+			flush()
 		}
 	}
 	// Title and body are shingled separately: the last word of a headline
@@ -114,15 +149,13 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 			add(ws[i-1], ws[i])
 		}
 	}
-	for i, n := range v {
-		if n > 0 {
+	flush()
+	for i, n := range ones {
+		if 2*n > features {
 			fp |= 1 << i
 		}
 	}
-	if fp == 0 {
-		fp = 1 // 0 means "no fingerprint"
-	}
-	return fp, text
+	return fp
 }
 
 // Distance is the number of bits in which two fingerprints differ.

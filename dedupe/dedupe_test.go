@@ -1,6 +1,7 @@
 package dedupe
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/tidings/tidings"
@@ -129,4 +130,61 @@ func FuzzFingerprint(f *testing.F) {
 			t.Errorf("fingerprint %x but text hash %x", fp, text)
 		}
 	})
+}
+
+// TestSimhashCounts: the packed counters give the fingerprint of the plain
+// SimHash loop (fingerprints are stored, so they must not change), for
+// texts shorter and longer than the 255 features a lane byte holds.
+func TestSimhashCounts(t *testing.T) {
+	plain := func(title, body []string) (fp uint64) {
+		var v [64]int32
+		add := func(a, b string) {
+			h := mix(hashPair(a, b))
+			for i := range v {
+				if h&(1<<i) != 0 {
+					v[i]++
+				} else {
+					v[i]--
+				}
+			}
+		}
+		for _, ws := range [2][]string{title, body} {
+			if len(ws) == 1 {
+				add(ws[0], "")
+			}
+			for i := 1; i < len(ws); i++ {
+				add(ws[i-1], ws[i])
+			}
+		}
+		for i, n := range v {
+			if n > 0 {
+				fp |= 1 << i
+			}
+		}
+		return fp
+	}
+	words := func(n, seed int) []string {
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = fmt.Sprintf("w%d", (i*7919+seed)%97) // repeats, so features repeat too
+		}
+		return ws
+	}
+	for _, n := range []int{0, 1, 2, 12, 254, 255, 256, 257, 600, 2000} {
+		for seed := range 5 {
+			title, body := words(seed+1, seed), words(n, seed)
+			if got, want := simhash(title, body), plain(title, body); got != want {
+				t.Errorf("%d words, seed %d: simhash = %016x, plain SimHash = %016x", n, seed, got, want)
+			}
+		}
+	}
+}
+
+// BenchmarkAnalyze: fingerprint and text hash of a wire story, which
+// SavePoll computes for every new item.
+func BenchmarkAnalyze(b *testing.B) {
+	it := item("Mexico, Canada cut steel tariffs", steelText+" "+quakeText+" "+strikeText)
+	for b.Loop() {
+		Analyze(it)
+	}
 }

@@ -54,7 +54,9 @@ type Saved struct {
 	Tombstoned int // pruned items the source still lists, not re-added
 }
 
-// SavePoll stores one poll of one source in ONE write transaction: the
+// SavePoll stores one poll of one source in ONE write transaction, which it
+// may share with concurrent SavePoll and SaveSourceState calls (a group
+// commit; each call's writes still land all together or not at all): the
 // items (new ones inserted, known ones — same Source+ID — updated in place if
 // Title, Link, Summary, Content, Authors, Categories, Enclosures or Image
 // changed, keeping the stored FirstSeen and Published and setting Updated to
@@ -93,9 +95,16 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 		return Saved{}, fmt.Errorf("storage: save poll of %q: encode state: %w", source, err)
 	}
 	now := s.now().UTC()
+	pre, err := s.analyzeNew(ctx, source, items)
+	if err != nil {
+		return Saved{}, fmt.Errorf("storage: save poll of %q: %w", source, err)
+	}
 
 	var saved Saved
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	// A group commit: polls finishing together share a transaction and its
+	// fsyncs, which on small feeds cost more than the items themselves.
+	// The function may run twice (see group), so it starts from scratch.
+	err = s.group(ctx, func(tx *bolt.Tx) error {
 		saved = Saved{}
 		b := s.buckets(tx)
 		var listed map[string]struct{}
@@ -129,7 +138,11 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 			}
 			var text textKey
 			if v == nil {
-				text = analyze(&it)
+				if p := pre[i]; p.done {
+					it.Fingerprint, text = p.fp, p.text
+				} else {
+					text = analyze(&it)
+				}
 				if old := findStory(b, &it, text); old != "" {
 					// GUID churn: the same story under a new ID. Once
 					// its old ID was seen in this listing, it is a
@@ -211,6 +224,43 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 		s.gen.Add(1)
 	}
 	return saved, nil
+}
+
+// analyzed is an item's fingerprint and text key, computed ahead.
+type analyzed struct {
+	done bool
+	fp   uint64
+	text textKey
+}
+
+// analyzeNew fingerprints the items the store does not hold yet, before
+// SavePoll's write transaction: tokenizing the text is most of the cost of
+// a new item, and outside the one writer polls finishing together do it in
+// parallel. Known items are left to the transaction, which analyzes only
+// those whose content changed; so is an item stored meanwhile by another
+// write (the result for index i is then simply unused).
+func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.Item) ([]analyzed, error) {
+	pre := make([]analyzed, len(items))
+	var todo []int
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketItems)
+		for i := range items {
+			if items[i].ID != "" && b.Get(itemKey(source, items[i].ID)) == nil {
+				todo = append(todo, i)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up known items: %w", err)
+	}
+	for _, i := range todo {
+		it := items[i] // analyze sets Fingerprint on a copy
+		it.Source = source
+		text := analyze(&it)
+		pre[i] = analyzed{done: true, fp: it.Fingerprint, text: text}
+	}
+	return pre, nil
 }
 
 // sameContent reports whether b carries the content stored in a, so that
@@ -417,7 +467,7 @@ func (s *Store) SourceStates(ctx context.Context) ([]tidings.SourceState, error)
 
 // SaveSourceState stores the state of the source state.Name, for polls that
 // store no items (a failed poll, a 304, a backoff). Concurrent calls share
-// one write transaction (see batch): conditional polls are most polls.
+// one write transaction (see group): conditional polls are most polls.
 func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) error {
 	if err := validSource(state.Name); err != nil {
 		return fmt.Errorf("storage: save source state: %w", err)
@@ -426,7 +476,7 @@ func (s *Store) SaveSourceState(ctx context.Context, state tidings.SourceState) 
 	if err != nil {
 		return fmt.Errorf("storage: save state of %q: %w", state.Name, err)
 	}
-	err = s.batch(ctx, func(tx *bolt.Tx) error {
+	err = s.group(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketStates).Put([]byte(state.Name), v)
 	})
 	if err != nil {

@@ -114,6 +114,8 @@ type Store struct {
 	opts Options
 	now  func() time.Time
 	gen  atomic.Uint64
+	// commit groups the writes of polls finishing together (state.go).
+	commit committer
 
 	topics atomic.Pointer[[]TopicDef] // set by SetTopics; nil until then
 }

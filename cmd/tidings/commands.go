@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -80,13 +81,19 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 	// future) is not asked again by a manual fetch either.
 	skipped := map[int]string{}
 	now := time.Now()
+	// Every state in one read transaction: a lookup per source cost more
+	// than the 304 it leads to.
+	all, err := st.SourceStates(ctx)
+	if err != nil {
+		return err
+	}
+	prevs := make(map[string]tidings.SourceState, len(all))
+	for _, p := range all {
+		prevs[p.Name] = p
+	}
 	for i, src := range sources {
 		results[i].source = src.Name
-		prev, _, err := st.SourceState(ctx, src.Name)
-		if err != nil {
-			return fmt.Errorf("read state of source %q: %w", src.Name, err)
-		}
-		if prev.RetryAfter.After(now) {
+		if prev := prevs[src.Name]; prev.RetryAfter.After(now) {
 			skipped[i] = "skipped: the server asked to wait until " + prev.RetryAfter.Local().Format(time.DateTime) + " (Retry-After)"
 		}
 	}
@@ -101,7 +108,7 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 	for range min(len(sources), max(4*s.cfg.Fetch.Concurrency, 64)) {
 		wg.Go(func() {
 			for i := range jobs {
-				results[i], errs[i] = pollOnce(ctx, f, st, sources[i])
+				results[i], errs[i] = pollFrom(ctx, f, st, sources[i], prevs[sources[i].Name], time.Now())
 				done <- i
 			}
 		})
@@ -130,6 +137,10 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 		bar.finish()
 	}
 	failed := 0
+	// One line per source: buffered, so thousands of sources are not
+	// thousands of write calls.
+	out := bufio.NewWriter(e.stdout)
+	defer out.Flush()
 	for i, r := range results {
 		if errs[i] != nil {
 			return errs[i]
@@ -141,21 +152,24 @@ func runFetch(ctx context.Context, e *env, o *options) error {
 			continue
 		}
 		if r.movedTo != "" {
-			fmt.Fprintf(e.stdout, "%-20s moved permanently to %s\n", r.source, r.movedTo)
+			fmt.Fprintf(out, "%-20s moved permanently to %s\n", r.source, r.movedTo)
 		}
 		switch {
 		case skipped[i] != "":
-			fmt.Fprintf(e.stdout, "%-20s %s\n", r.source, skipped[i])
+			fmt.Fprintf(out, "%-20s %s\n", r.source, skipped[i])
 		case r.err != nil:
-			fmt.Fprintf(e.stdout, "%-20s error: %v\n", r.source, r.err)
+			fmt.Fprintf(out, "%-20s error: %v\n", r.source, r.err)
 		case r.notModified:
-			fmt.Fprintf(e.stdout, "%-20s not modified\n", r.source)
+			fmt.Fprintf(out, "%-20s not modified\n", r.source)
 		default:
-			fmt.Fprintf(e.stdout, "%-20s %d items: %d new, %d updated (%s)\n", r.source, r.items, r.saved.New, r.saved.Updated, r.duration.Round(time.Millisecond))
+			fmt.Fprintf(out, "%-20s %d items: %d new, %d updated (%s)\n", r.source, r.items, r.saved.New, r.saved.Updated, r.duration.Round(time.Millisecond))
 		}
 	}
 	if term {
 		writeFetchTable(e.stdout, results, skipped)
+	}
+	if err := out.Flush(); err != nil {
+		return fmt.Errorf("write results: %w", err)
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		return fmt.Errorf("prune: %w", err)

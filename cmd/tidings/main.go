@@ -32,6 +32,10 @@ var (
 	date    = "unknown"
 )
 
+// stopProfile ends a profile of the whole command; only builds with the
+// pprof tag start one (pprof.go).
+var stopProfile = func() {}
+
 // command is one subcommand of the tidings binary.
 type command struct {
 	name    string
@@ -173,6 +177,7 @@ func main() {
 	defer stop()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	err := run(ctx, e, os.Args[1:])
+	stopProfile()
 	if err == nil {
 		return
 	}

@@ -35,11 +35,18 @@ type pollResult struct {
 // returns an error only when the store fails or ctx was cancelled.
 func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src tidings.Source) (pollResult, error) {
 	start := time.Now()
-	r := pollResult{source: src.Name}
 	prev, _, err := st.SourceState(ctx, src.Name)
 	if err != nil {
-		return r, fmt.Errorf("read state of source %q: %w", src.Name, err)
+		return pollResult{source: src.Name}, fmt.Errorf("read state of source %q: %w", src.Name, err)
 	}
+	return pollFrom(ctx, f, st, src, prev, start)
+}
+
+// pollFrom is pollOnce from a state the caller has read, for `fetch`,
+// which reads every source's state in one go; start is when the poll
+// began, for its duration.
+func pollFrom(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src tidings.Source, prev tidings.SourceState, start time.Time) (pollResult, error) {
+	r := pollResult{source: src.Name}
 	res, ferr := f.Poll(ctx, src, prev)
 	if ctx.Err() != nil {
 		// Shutting down: a cancelled fetch says nothing about the source.
@@ -54,6 +61,7 @@ func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src ti
 		items = []tidings.Item{}
 	}
 	// The write finishes even if shutdown starts now: a poll is stored whole or not at all.
+	var err error
 	if items == nil {
 		// No listing: only the state changes, in a write shared with
 		// other polls finishing at the same time.
