@@ -18,7 +18,7 @@
 # CI, and it needs the Debian package postgresql.
 #
 #   bench/miniflux/run.sh                           # 200 feeds × 250 items, a few minutes
-#   SOURCES=2000 bench/miniflux/run.sh              # issue 7's size (500,000 items; most of an hour)
+#   SOURCES=2000 bench/miniflux/run.sh              # issue 7's size (500,000 items; over an hour on 2 busy cores)
 #   MINIFLUX_WORKERS=16 ROUNDS=3 bench/miniflux/run.sh   # the defaults
 source "$(dirname "$0")/../lib.sh"
 
