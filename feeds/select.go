@@ -47,6 +47,7 @@ type Selector struct {
 	stopEarly bool
 	nextCheck int       // len(items) at which to look for the cut again
 	cut       time.Time // published time of the limit-th story, once known
+	horizon   time.Time // cut - NearHorizon: where the stream may stop
 	// Once the cut is known, an older item is kept only if it may join a
 	// story collected so far (topHashes, topPrints) that has fewer than
 	// copiesPastCut copies past the cut, or as one of at most limit
@@ -101,7 +102,7 @@ func (s *Selector) Skips(h Hint) bool {
 	if p.IsZero() {
 		p = h.FirstSeen
 	}
-	if !p.Before(s.cut) || p.Before(s.cut.Add(-NearHorizon)) {
+	if !p.Before(s.cut) || p.Before(s.horizon) {
 		return false // kept, or the stop: let Add see it
 	}
 	return s.joinsTop(h.LinkHash, h.Fingerprint) < 0
@@ -155,7 +156,7 @@ func (s *Selector) At(now time.Time) *Selector {
 // standing copy and moves it down the list, so no point in the stream is
 // final without a bound on how far apart copies are published.
 func (s *Selector) Add(it *tidings.Item) bool {
-	if s.stopEarly && (s.full() || !s.cut.IsZero() && published(it).Before(s.cut.Add(-NearHorizon))) {
+	if s.stopEarly && (s.full() || !s.cut.IsZero() && published(it).Before(s.horizon)) {
 		return false
 	}
 	if !s.t.MatchAt(it, s.now) {
@@ -189,7 +190,7 @@ func (s *Selector) Add(it *tidings.Item) bool {
 // markTop records the cut and the stories collected before it was known,
 // so that older items are kept only if they may join one of them.
 func (s *Selector) markTop(cut time.Time) {
-	s.cut = cut
+	s.cut, s.horizon = cut, cut.Add(-NearHorizon)
 	root := s.groups()
 	s.topHashes = make(map[uint64]int, len(s.items))
 	s.copies = make(map[int]int)
