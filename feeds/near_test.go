@@ -304,3 +304,46 @@ func BenchmarkGroupCrowd(b *testing.B) {
 		}
 	}
 }
+
+// TestSelectorPastBudget: in a topic so busy that a day past the page holds
+// tens of thousands of items, a page reads pastPerEntry per entry past its
+// cut, with or without hints, and lists the same entries either way.
+func TestSelectorPastBudget(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	t0 := time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC)
+	sources := []tidings.Source{{Name: "a"}, {Name: "b"}}
+	var items []tidings.Item
+	for i := range 50000 { // one a second: all within a day
+		link := fmt.Sprint("https://a.example/", i)
+		items = append(items, tidings.Item{Source: sources[i%2].Name, ID: fmt.Sprint(i), Link: link, CanonicalLink: link,
+			Fingerprint: rng.Uint64(), Published: t0.Add(-time.Duration(i) * time.Second)})
+	}
+	topic, err := Compile(tidings.Topic{Name: "t"}, sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const limit = 10
+	var entries [2][]Entry
+	for k, hints := range []bool{false, true} {
+		sel := NewSelector(topic, limit)
+		sel.StopEarly()
+		offered := 0
+		for i := range items {
+			it := &items[i]
+			offered++
+			if hints && sel.Skips(Hint{Published: it.Published, Fingerprint: it.Fingerprint, LinkHash: dedupe.LinkHash(dedupe.StoryLink(it))}) {
+				continue
+			}
+			if !sel.Add(it) {
+				break
+			}
+		}
+		if max := 2*limit + pastPerEntry*limit + 1; offered > max {
+			t.Errorf("hints %v: offered %d items, want at most %d", hints, offered, max)
+		}
+		entries[k] = sel.Entries()
+	}
+	if len(entries[0]) != limit || !slices.EqualFunc(entries[0], entries[1], func(x, y Entry) bool { return x.Item.ID == y.Item.ID }) {
+		t.Errorf("entries differ or fall short:\n%v\n%v", entries[0], entries[1])
+	}
+}

@@ -57,6 +57,7 @@ type Selector struct {
 	topPrints []topPrint
 	copies    map[int]int // story → copies kept past the cut
 	reserve   int
+	past      int // items older than the cut offered (to Skips or Add)
 
 	near nearIndex // kept for the next grouping
 }
@@ -73,6 +74,15 @@ type topPrint struct {
 // all they change is the end of a long "also in" list and which copy
 // stands for the story.
 const copiesPastCut = 50
+
+// pastPerEntry bounds how far past the page's cut a Selector with
+// StopEarly reads: pastPerEntry items per entry of the page at most, or
+// NearHorizon, whichever ends first. The horizon alone is a day of the
+// topic's items; with 10,000 sources that can be 200,000 index entries, and
+// even passed over by their hints (about 100 ns each) they take tens of
+// milliseconds. Copies of one story mostly come within hours, and a page
+// of 50 reads 10,000 older items: hours of even a busy topic.
+var pastPerEntry = 200 // a variable so that benchmarks can measure the horizon alone
 
 // keepPerEntry bounds what a Selector with StopEarly keeps: keepPerEntry
 // items per entry of the page at most, whatever the stream holds. Without a
@@ -91,7 +101,7 @@ type Hint struct {
 
 // Skips reports whether the item that h describes, offered next, would
 // change nothing: Add would neither keep it nor stop. The stream may then
-// pass over it without reading it. Skips is false until StopEarly has found
+// pass over it without reading it; Skips counts it as read. Skips is false until StopEarly has found
 // the page's cut and filled the reserve; from then on it is true for items
 // older than the cut that cannot join a story collected before the cut.
 func (s *Selector) Skips(h Hint) bool {
@@ -102,10 +112,14 @@ func (s *Selector) Skips(h Hint) bool {
 	if p.IsZero() {
 		p = h.FirstSeen
 	}
-	if !p.Before(s.cut) || p.Before(s.horizon) {
+	if !p.Before(s.cut) || p.Before(s.horizon) || s.past >= pastPerEntry*s.limit {
 		return false // kept, or the stop: let Add see it
 	}
-	return s.joinsTop(h.LinkHash, h.Fingerprint) < 0
+	if s.joinsTop(h.LinkHash, h.Fingerprint) >= 0 {
+		return false
+	}
+	s.past++ // as Add would have counted it
+	return true
 }
 
 // full reports whether a Selector with StopEarly has kept all it may.
@@ -117,8 +131,10 @@ func (s *Selector) full() bool { return len(s.items) >= keepPerEntry*s.limit }
 // whole topic; past the page's last story it keeps only items that may be
 // copies of the stories collected (copiesPastCut of each at most), plus a
 // reserve of limit others. Add also returns false once keepPerEntry×limit
-// items are kept. The price: a copy published more than NearHorizon before
-// the others is not merged with them, chains of copies through an unkept
+// items are kept, or pastPerEntry×limit items older than the cut were
+// offered. The price: a copy published more than NearHorizon before the
+// others (or more than pastPerEntry×limit items past the cut) is not merged
+// with them, chains of copies through an unkept
 // item are not followed, a story with more than copiesPastCut copies past
 // the cut credits only the newest of them (and the oldest of those stands
 // for it), a page whose stream holds fewer than limit stories in its
@@ -158,6 +174,12 @@ func (s *Selector) At(now time.Time) *Selector {
 func (s *Selector) Add(it *tidings.Item) bool {
 	if s.stopEarly && (s.full() || !s.cut.IsZero() && published(it).Before(s.horizon)) {
 		return false
+	}
+	if s.stopEarly && !s.cut.IsZero() && published(it).Before(s.cut) {
+		if s.past >= pastPerEntry*s.limit {
+			return false
+		}
+		s.past++
 	}
 	if !s.t.MatchAt(it, s.now) {
 		return true
