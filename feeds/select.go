@@ -188,8 +188,9 @@ func (s *Selector) Add(it *tidings.Item) bool {
 		// Checked at limit, 2×limit, 4×limit… matching items, so the
 		// grouping costs amortized linear time.
 		s.nextCheck *= 2
-		if st := s.stories(); len(st) >= s.limit {
-			s.markTop(published(&st[s.limit-1].Item))
+		root := s.groups()
+		if st := s.storiesOf(root); len(st) >= s.limit {
+			s.markTop(published(&st[s.limit-1].Item), root)
 		}
 	}
 	if !s.cut.IsZero() && published(it).Before(s.cut) {
@@ -209,11 +210,11 @@ func (s *Selector) Add(it *tidings.Item) bool {
 	return true
 }
 
-// markTop records the cut and the stories collected before it was known,
-// so that older items are kept only if they may join one of them.
-func (s *Selector) markTop(cut time.Time) {
+// markTop records the cut and the stories collected before it was known
+// (root as groups returns it), so that older items are kept only if they
+// may join one of them.
+func (s *Selector) markTop(cut time.Time, root []int) {
 	s.cut, s.horizon = cut, cut.Add(-NearHorizon)
-	root := s.groups()
 	s.topHashes = make(map[uint64]int, len(s.items))
 	s.copies = make(map[int]int)
 	seen := make(map[uint64]bool)
@@ -269,7 +270,10 @@ func (s *Selector) Entries() []Entry {
 func (s *Selector) Count() int { return len(s.stories()) }
 
 // stories groups the collected items into stories, newest first, unlimited.
-func (s *Selector) stories() []Entry {
+func (s *Selector) stories() []Entry { return s.storiesOf(s.groups()) }
+
+// storiesOf lists the stories of root, as groups returns it.
+func (s *Selector) storiesOf(root []int) []Entry {
 	// less orders copies of one story: earliest published first, then
 	// configured source order, then the rest only for determinism.
 	less := func(a, b *tidings.Item) int {
@@ -280,7 +284,6 @@ func (s *Selector) stories() []Entry {
 			cmp.Compare(a.ID, b.ID),
 		)
 	}
-	root := s.groups()
 	groups := make(map[int][]int) // root → indexes into s.items
 	for i, r := range root {
 		groups[r] = append(groups[r], i)
