@@ -64,8 +64,9 @@ type Selector struct {
 
 // topPrint is a fingerprint of a story collected before the cut.
 type topPrint struct {
-	fp    uint64
-	story int
+	fp     uint64
+	story  int
+	source string // of the items with fp; "" when several sources have it
 }
 
 // copiesPastCut is how many copies of one story a Selector with StopEarly
@@ -115,7 +116,7 @@ func (s *Selector) Skips(h Hint) bool {
 	if !p.Before(s.cut) || p.Before(s.horizon) || s.past >= pastPerEntry*s.limit {
 		return false // kept, or the stop: let Add see it
 	}
-	if s.joinsTop(h.LinkHash, h.Fingerprint) >= 0 {
+	if s.joinsTop(h.LinkHash, h.Fingerprint, "") >= 0 {
 		return false
 	}
 	s.past++ // as Add would have counted it
@@ -194,7 +195,7 @@ func (s *Selector) Add(it *tidings.Item) bool {
 		}
 	}
 	if !s.cut.IsZero() && published(it).Before(s.cut) {
-		if story := s.joinsTop(dedupe.LinkHash(storyKey(it)), it.Fingerprint); story >= 0 {
+		if story := s.joinsTop(dedupe.LinkHash(storyKey(it)), it.Fingerprint, it.Source); story >= 0 {
 			s.copies[story]++
 		} else if s.reserve < s.limit {
 			s.reserve++
@@ -217,24 +218,32 @@ func (s *Selector) markTop(cut time.Time, root []int) {
 	s.cut, s.horizon = cut, cut.Add(-NearHorizon)
 	s.topHashes = make(map[uint64]int, len(s.items))
 	s.copies = make(map[int]int)
-	seen := make(map[uint64]bool)
+	seen := make(map[uint64]int) // fingerprint → index in topPrints
 	for i := range s.items {
-		if h := dedupe.LinkHash(storyKey(&s.items[i])); h != 0 {
+		it := &s.items[i]
+		if h := dedupe.LinkHash(storyKey(it)); h != 0 {
 			s.topHashes[h] = root[i]
 		}
 		// Equal fingerprints (a wire story's copies) need one entry.
-		if fp := s.items[i].Fingerprint; fp != 0 && !seen[fp] {
-			seen[fp] = true
-			s.topPrints = append(s.topPrints, topPrint{fp, root[i]})
+		if fp := it.Fingerprint; fp != 0 {
+			if j, ok := seen[fp]; !ok {
+				seen[fp] = len(s.topPrints)
+				s.topPrints = append(s.topPrints, topPrint{fp, root[i], it.Source})
+			} else if s.topPrints[j].source != it.Source {
+				s.topPrints[j].source = ""
+			}
 		}
 	}
 }
 
 // joinsTop returns the story collected before the cut that an item with
-// the story link hash linkHash and the fingerprint fp may be a copy of, if
-// that story has fewer than copiesPastCut copies past the cut, or -1. It
-// decides by hashes alone, so that Skips, which has no more, agrees with Add.
-func (s *Selector) joinsTop(linkHash, fp uint64) int {
+// the story link hash linkHash and the fingerprint fp, of source (""
+// when not known), may be a copy of, if that story has fewer than
+// copiesPastCut copies past the cut, or -1. It decides by hashes, so that
+// Skips, which has no more, never passes over an item Add would keep; the
+// source, which Add has, spares keeping a source's own near-duplicates,
+// which are never merged.
+func (s *Selector) joinsTop(linkHash, fp uint64, source string) int {
 	if linkHash != 0 && s.t.Dedupe != tidings.DedupeOff {
 		if story, ok := s.topHashes[linkHash]; ok && s.copies[story] < copiesPastCut {
 			return story
@@ -242,7 +251,8 @@ func (s *Selector) joinsTop(linkHash, fp uint64) int {
 	}
 	if fp != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
 		for _, p := range s.topPrints {
-			if dedupe.Near(p.fp, fp, dedupe.StrictDistance) && s.copies[p.story] < copiesPastCut {
+			if dedupe.Near(p.fp, fp, dedupe.StrictDistance) && s.copies[p.story] < copiesPastCut &&
+				(source == "" || p.source == "" || p.source != source) {
 				return p.story
 			}
 		}
