@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -55,6 +56,7 @@ type Selector struct {
 	// the cut. The rest cannot change the page.
 	topHashes map[uint64]int // dedupe.LinkHash of a story link → story
 	topPrints []topPrint
+	topFPs    []uint64    // topPrints[i].fp: a dense slice for the loop Skips runs on every item
 	copies    map[int]int // story → copies kept past the cut
 	reserve   int
 	past      int // items older than the cut offered (to Skips or Add)
@@ -229,6 +231,7 @@ func (s *Selector) markTop(cut time.Time, root []int) {
 			if j, ok := seen[fp]; !ok {
 				seen[fp] = len(s.topPrints)
 				s.topPrints = append(s.topPrints, topPrint{fp, root[i], it.Source})
+				s.topFPs = append(s.topFPs, fp)
 			} else if s.topPrints[j].source != it.Source {
 				s.topPrints[j].source = ""
 			}
@@ -250,9 +253,11 @@ func (s *Selector) joinsTop(linkHash, fp uint64, source string) int {
 		}
 	}
 	if fp != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
-		for _, p := range s.topPrints {
-			if dedupe.Near(p.fp, fp, dedupe.StrictDistance) && s.copies[p.story] < copiesPastCut &&
-				(source == "" || p.source == "" || p.source != source) {
+		for i, top := range s.topFPs {
+			if bits.OnesCount64(top^fp) > dedupe.StrictDistance {
+				continue
+			}
+			if p := &s.topPrints[i]; s.copies[p.story] < copiesPastCut && (source == "" || p.source == "" || p.source != source) {
 				return p.story
 			}
 		}
