@@ -85,7 +85,7 @@ const copiesPastCut = 50
 // even passed over by their hints (about 100 ns each) they take tens of
 // milliseconds. Copies of one story mostly come within hours, and a page
 // of 50 reads 10,000 older items: hours of even a busy topic.
-var pastPerEntry = 200 // a variable so that benchmarks can measure the horizon alone
+const pastPerEntry = 200
 
 // keepPerEntry bounds what a Selector with StopEarly keeps: keepPerEntry
 // items per entry of the page at most, whatever the stream holds. Without a
@@ -104,9 +104,10 @@ type Hint struct {
 
 // Skips reports whether the item that h describes, offered next, would
 // change nothing: Add would neither keep it nor stop. The stream may then
-// pass over it without reading it; Skips counts it as read. Skips is false until StopEarly has found
-// the page's cut and filled the reserve; from then on it is true for items
-// older than the cut that cannot join a story collected before the cut.
+// pass over it without reading it; Skips counts it as read. Skips is false
+// until StopEarly has found the page's cut and filled the reserve; from
+// then on it is true for items older than the cut that cannot join a story
+// collected before the cut, until pastPerEntry×limit such items were offered.
 func (s *Selector) Skips(h Hint) bool {
 	if !s.stopEarly || s.cut.IsZero() || s.reserve < s.limit || s.full() {
 		return false
