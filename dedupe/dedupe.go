@@ -7,9 +7,10 @@
 // similarity from a sketch, but a SimHash sketch is one uint64: it is stored
 // with every item at no noticeable cost in a store of a million items,
 // compared with one XOR and a popcount, and indexed exactly by splitting it
-// into bands (pigeonhole: two fingerprints within distance d agree on at
-// least one of d+1 bands), so a topic of thousands of items is grouped in
-// linear time. MinHash needs a hundred or more 32-bit values per item for a
+// into bands (pigeonhole: two fingerprints within distance d are within
+// ⌊d/m⌋ bits of each other in at least one of m bands; feeds probes 5
+// bands of 13 bits), so a topic of thousands of items is grouped without
+// comparing all pairs. MinHash needs a hundred or more 32-bit values per item for a
 // usable Jaccard estimate, which would grow every item by half a kilobyte.
 // What SimHash gives up — a good estimate of middling similarity — does not
 // matter here: copies of one story are either nearly identical or distinct.

@@ -2,6 +2,7 @@ package feeds
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -47,15 +48,51 @@ type Selector struct {
 	stopEarly bool
 	nextCheck int       // len(items) at which to look for the cut again
 	cut       time.Time // published time of the limit-th story, once known
+	horizon   time.Time // cut - NearHorizon: where the stream may stop
 	// Once the cut is known, an older item is kept only if it may join a
-	// story collected so far (topLinks, topPrints), or as one of at most
-	// limit reserves that fill the page should older copies move stories
-	// below the cut. The rest cannot change the page.
-	topLinks  map[string]bool
-	topHashes map[uint64]bool // dedupe.LinkHash of the topLinks
-	topPrints []uint64
+	// story collected so far (topHashes, topPrints) that has fewer than
+	// copiesPastCut copies past the cut, or as one of at most limit
+	// reserves that fill the page should older copies move stories below
+	// the cut. The rest cannot change the page.
+	topHashes map[uint64]int // dedupe.LinkHash of a story link → story
+	topPrints []topPrint
+	topFPs    []uint64    // topPrints[i].fp: a dense slice for the loop Skips runs on every item
+	copies    map[int]int // story → copies kept past the cut
 	reserve   int
+	past      int // items older than the cut offered (to Skips or Add)
+
+	near nearIndex // kept for the next grouping
 }
+
+// topPrint is a fingerprint of a story collected before the cut.
+type topPrint struct {
+	fp     uint64
+	story  int
+	source string // of the items with fp; "" when several sources have it
+}
+
+// copiesPastCut is how many copies of one story a Selector with StopEarly
+// keeps past the page's cut. A wire story carried by thousands of sources
+// would otherwise have every copy within NearHorizon read and kept, though
+// all they change is the end of a long "also in" list and which copy
+// stands for the story.
+const copiesPastCut = 50
+
+// pastPerEntry bounds how far past the page's cut a Selector with
+// StopEarly reads: pastPerEntry items per entry of the page at most, or
+// NearHorizon, whichever ends first. The horizon alone is a day of the
+// topic's items; with 10,000 sources that can be 200,000 index entries, and
+// even passed over by their hints (about 100 ns each) they take tens of
+// milliseconds. Copies of one story mostly come within hours, and a page
+// of 50 reads 10,000 older items: hours of even a busy topic.
+const pastPerEntry = 200
+
+// keepPerEntry bounds what a Selector with StopEarly keeps: keepPerEntry
+// items per entry of the page at most, whatever the stream holds. Without a
+// bound, a topic whose items are mostly copies of a few stories (or one
+// source's templated notices, near each other and chained into one story)
+// would be read to its end for want of a page's worth of stories.
+const keepPerEntry = 100
 
 // Hint is what a stream may know of an item before reading it in full:
 // its times, Fingerprint, and the dedupe.LinkHash of its dedupe.StoryLink.
@@ -67,41 +104,46 @@ type Hint struct {
 
 // Skips reports whether the item that h describes, offered next, would
 // change nothing: Add would neither keep it nor stop. The stream may then
-// pass over it without reading it. Skips is false until StopEarly has found
-// the page's cut and filled the reserve; from then on it is true for items
-// older than the cut that cannot join a story collected before the cut.
+// pass over it without reading it; Skips counts it as read. Skips is false
+// until StopEarly has found the page's cut and filled the reserve; from
+// then on it is true for items older than the cut that cannot join a story
+// collected before the cut, until pastPerEntry×limit such items were offered.
 func (s *Selector) Skips(h Hint) bool {
-	if !s.stopEarly || s.cut.IsZero() || s.reserve < s.limit {
+	if !s.stopEarly || s.cut.IsZero() || s.reserve < s.limit || s.full() {
 		return false
 	}
 	p := h.Published
 	if p.IsZero() {
 		p = h.FirstSeen
 	}
-	if !p.Before(s.cut) || p.Before(s.cut.Add(-NearHorizon)) {
+	if !p.Before(s.cut) || p.Before(s.horizon) || s.past >= pastPerEntry*s.limit {
 		return false // kept, or the stop: let Add see it
 	}
-	if h.LinkHash != 0 && s.topHashes[h.LinkHash] {
+	if s.joinsTop(h.LinkHash, h.Fingerprint, "") >= 0 {
 		return false
 	}
-	if h.Fingerprint != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
-		for _, fp := range s.topPrints {
-			if dedupe.Near(fp, h.Fingerprint, dedupe.StrictDistance) {
-				return false
-			}
-		}
-	}
+	s.past++ // as Add would have counted it
 	return true
 }
+
+// full reports whether a Selector with StopEarly has kept all it may.
+func (s *Selector) full() bool { return len(s.items) >= keepPerEntry*s.limit }
 
 // StopEarly lets Add return false once the stream (which must come newest
 // first by published time) is more than NearHorizon older than the page's
 // last story, so that a feed page reads a few hundred items rather than the
 // whole topic; past the page's last story it keeps only items that may be
-// copies of the stories collected, plus a reserve of limit others. The
-// price: a copy published more than NearHorizon before the others is not
-// merged with them, chains of copies through an unkept item are not
-// followed, and Count and Matched are only lower bounds.
+// copies of the stories collected (copiesPastCut of each at most), plus a
+// reserve of limit others. Add also returns false once keepPerEntry×limit
+// items are kept, or pastPerEntry×limit items older than the cut were
+// offered. The price: a copy published more than NearHorizon before the
+// others (or more than pastPerEntry×limit items past the cut) is not merged
+// with them, chains of copies through an unkept
+// item are not followed, a story with more than copiesPastCut copies past
+// the cut credits only the newest of them (and the oldest of those stands
+// for it), a page whose stream holds fewer than limit stories in its
+// newest keepPerEntry×limit matching items lists only those, and Count and
+// Matched are only lower bounds.
 func (s *Selector) StopEarly() {
 	s.stopEarly = true
 	s.nextCheck = s.limit
@@ -134,8 +176,14 @@ func (s *Selector) At(now time.Time) *Selector {
 // standing copy and moves it down the list, so no point in the stream is
 // final without a bound on how far apart copies are published.
 func (s *Selector) Add(it *tidings.Item) bool {
-	if s.stopEarly && !s.cut.IsZero() && published(it).Before(s.cut.Add(-NearHorizon)) {
+	if s.stopEarly && (s.full() || !s.cut.IsZero() && published(it).Before(s.horizon)) {
 		return false
+	}
+	if s.stopEarly && !s.cut.IsZero() && published(it).Before(s.cut) {
+		if s.past >= pastPerEntry*s.limit {
+			return false
+		}
+		s.past++
 	}
 	if !s.t.MatchAt(it, s.now) {
 		return true
@@ -144,26 +192,19 @@ func (s *Selector) Add(it *tidings.Item) bool {
 		// Checked at limit, 2×limit, 4×limit… matching items, so the
 		// grouping costs amortized linear time.
 		s.nextCheck *= 2
-		if st := s.stories(); len(st) >= s.limit {
-			s.cut = published(&st[s.limit-1].Item)
-			s.topLinks = make(map[string]bool, len(s.items))
-			s.topHashes = make(map[uint64]bool, len(s.items))
-			for i := range s.items {
-				if key := storyKey(&s.items[i]); key != "" {
-					s.topLinks[key] = true
-					s.topHashes[dedupe.LinkHash(key)] = true
-				}
-				if fp := s.items[i].Fingerprint; fp != 0 {
-					s.topPrints = append(s.topPrints, fp)
-				}
-			}
+		root := s.groups()
+		if st := s.storiesOf(root); len(st) >= s.limit {
+			s.markTop(published(&st[s.limit-1].Item), root)
 		}
 	}
-	if !s.cut.IsZero() && published(it).Before(s.cut) && !s.joinsTop(it) {
-		if s.reserve >= s.limit {
+	if !s.cut.IsZero() && published(it).Before(s.cut) {
+		if story := s.joinsTop(dedupe.LinkHash(storyKey(it)), it.Fingerprint, it.Source); story >= 0 {
+			s.copies[story]++
+		} else if s.reserve < s.limit {
+			s.reserve++
+		} else {
 			return true
 		}
-		s.reserve++
 	}
 	c := *it
 	c.Authors = slices.Clone(it.Authors)
@@ -173,20 +214,56 @@ func (s *Selector) Add(it *tidings.Item) bool {
 	return true
 }
 
-// joinsTop reports whether it may be a copy of a story collected before
-// the cut was known.
-func (s *Selector) joinsTop(it *tidings.Item) bool {
-	if key := storyKey(it); key != "" && s.topLinks[key] {
-		return true
-	}
-	if it.Fingerprint != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
-		for _, fp := range s.topPrints {
-			if dedupe.Near(fp, it.Fingerprint, dedupe.StrictDistance) {
-				return true
+// markTop records the cut and the stories collected before it was known
+// (root as groups returns it), so that older items are kept only if they
+// may join one of them.
+func (s *Selector) markTop(cut time.Time, root []int) {
+	s.cut, s.horizon = cut, cut.Add(-NearHorizon)
+	s.topHashes = make(map[uint64]int, len(s.items))
+	s.copies = make(map[int]int)
+	seen := make(map[uint64]int) // fingerprint → index in topPrints
+	for i := range s.items {
+		it := &s.items[i]
+		if h := dedupe.LinkHash(storyKey(it)); h != 0 {
+			s.topHashes[h] = root[i]
+		}
+		// Equal fingerprints (a wire story's copies) need one entry.
+		if fp := it.Fingerprint; fp != 0 {
+			if j, ok := seen[fp]; !ok {
+				seen[fp] = len(s.topPrints)
+				s.topPrints = append(s.topPrints, topPrint{fp, root[i], it.Source})
+				s.topFPs = append(s.topFPs, fp)
+			} else if s.topPrints[j].source != it.Source {
+				s.topPrints[j].source = ""
 			}
 		}
 	}
-	return false
+}
+
+// joinsTop returns the story collected before the cut that an item with
+// the story link hash linkHash and the fingerprint fp, of source (""
+// when not known), may be a copy of, if that story has fewer than
+// copiesPastCut copies past the cut, or -1. It decides by hashes, so that
+// Skips, which has no more, never passes over an item Add would keep; the
+// source, which Add has, spares keeping a source's own near-duplicates,
+// which are never merged.
+func (s *Selector) joinsTop(linkHash, fp uint64, source string) int {
+	if linkHash != 0 && s.t.Dedupe != tidings.DedupeOff {
+		if story, ok := s.topHashes[linkHash]; ok && s.copies[story] < copiesPastCut {
+			return story
+		}
+	}
+	if fp != 0 && (s.t.Dedupe == "" || s.t.Dedupe == tidings.DedupeStrict) {
+		for i, top := range s.topFPs {
+			if bits.OnesCount64(top^fp) > dedupe.StrictDistance {
+				continue
+			}
+			if p := &s.topPrints[i]; s.copies[p.story] < copiesPastCut && (source == "" || p.source == "" || p.source != source) {
+				return p.story
+			}
+		}
+	}
+	return -1
 }
 
 // Matched returns how many offered items the topic matched so far, copies
@@ -209,7 +286,10 @@ func (s *Selector) Entries() []Entry {
 func (s *Selector) Count() int { return len(s.stories()) }
 
 // stories groups the collected items into stories, newest first, unlimited.
-func (s *Selector) stories() []Entry {
+func (s *Selector) stories() []Entry { return s.storiesOf(s.groups()) }
+
+// storiesOf lists the stories of root, as groups returns it.
+func (s *Selector) storiesOf(root []int) []Entry {
 	// less orders copies of one story: earliest published first, then
 	// configured source order, then the rest only for determinism.
 	less := func(a, b *tidings.Item) int {
@@ -220,8 +300,115 @@ func (s *Selector) stories() []Entry {
 			cmp.Compare(a.ID, b.ID),
 		)
 	}
+	groups := make(map[int][]int) // root → indexes into s.items
+	for i, r := range root {
+		groups[r] = append(groups[r], i)
+	}
+	hidden := make([]bool, len(s.items))
+	alsoIn := make(map[int][]string) // standing copy → other sources
+	for _, idx := range groups {
+		if len(idx) < 2 {
+			continue
+		}
+		stand := slices.MinFunc(idx, func(a, b int) int { return less(&s.items[a], &s.items[b]) })
+		standSource := s.items[stand].Source
+		var others []string
+		for _, i := range idx {
+			if src := s.items[i].Source; src != standSource {
+				hidden[i] = true
+				others = append(others, src)
+			}
+		}
+		if len(others) > 0 {
+			// Sorted, then compacted: a story carried by thousands
+			// of sources must not cost the square of that.
+			slices.SortFunc(others, func(a, b string) int {
+				return cmp.Or(cmp.Compare(s.t.sourceRank(a), s.t.sourceRank(b)), cmp.Compare(a, b))
+			})
+			alsoIn[stand] = slices.Compact(others)
+		}
+	}
 
-	// Union copies into stories: by canonical link, then by fingerprint.
+	var out []Entry
+	for i := range s.items {
+		if !hidden[i] {
+			out = append(out, Entry{Item: s.items[i], AlsoIn: alsoIn[i]})
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		return cmp.Or(
+			published(&b.Item).Compare(published(&a.Item)), // newest first
+			cmp.Compare(s.t.sourceRank(a.Item.Source), s.t.sourceRank(b.Item.Source)),
+			cmp.Compare(a.Item.Source, b.Item.Source),
+			cmp.Compare(a.Item.ID, b.Item.ID),
+		)
+	})
+	return out
+}
+
+// unionNear joins items of different sources whose fingerprints are near
+// and whose published times are within NearHorizon. Up to
+// nearAllPairsMax items it compares every pair inside a sliding window over
+// the items in time order; above, a nearIndex finds the candidates, since
+// the pairs inside a window grow with the square of the items in it.
+func (s *Selector) unionNear(union func(a, b int)) {
+	var order []int
+	for i := range s.items {
+		if s.items[i].Fingerprint != 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return published(&s.items[a]).Compare(published(&s.items[b])) })
+	if len(order) > nearAllPairsMax {
+		s.near.reset(len(order))
+		for _, i := range order {
+			a := &s.items[i]
+			s.near.add(a.Fingerprint, published(a), NearHorizon, func(y int) {
+				if j := order[y]; s.items[j].Source != a.Source {
+					union(i, j)
+				}
+			})
+		}
+		return
+	}
+	for x, i := range order {
+		a := &s.items[i]
+		end := published(a).Add(NearHorizon)
+		for _, j := range order[x+1:] {
+			b := &s.items[j]
+			if published(b).After(end) {
+				break
+			}
+			s.near.scanned++
+			if a.Source != b.Source && dedupe.Near(a.Fingerprint, b.Fingerprint, dedupe.StrictDistance) {
+				union(i, j)
+			}
+		}
+	}
+}
+
+// nearAllPairsMax is the most items unionNear compares pair by pair: below
+// a few hundred, the 460 probes per item of a nearIndex cost more than
+// comparing with every item in the window.
+var nearAllPairsMax = 256 // a variable so that benchmarks can measure all pairs
+
+// storyKey is the canonical link under which copies of a story meet; an item
+// without any link is a story of its own.
+func storyKey(it *tidings.Item) string { return dedupe.StoryLink(it) }
+
+// published is the item's publication time; the fetcher always sets it, but
+// an item stored without one sorts by when it was first seen.
+func published(it *tidings.Item) time.Time {
+	if it.Published.IsZero() {
+		return it.FirstSeen
+	}
+	return it.Published
+}
+
+// groups unions the collected items into stories, by canonical link and
+// then by fingerprint, and returns for each item the index of one item of
+// its story (the same for all).
+func (s *Selector) groups() []int {
 	parent := make([]int, len(s.items))
 	for i := range parent {
 		parent[i] = i
@@ -250,89 +437,8 @@ func (s *Selector) stories() []Entry {
 	if mode == "" || mode == tidings.DedupeStrict {
 		s.unionNear(union)
 	}
-	groups := make(map[int][]int) // root → indexes into s.items
-	for i := range s.items {
-		r := find(i)
-		groups[r] = append(groups[r], i)
+	for i := range parent {
+		parent[i] = find(i)
 	}
-	hidden := make([]bool, len(s.items))
-	alsoIn := make(map[int][]string) // standing copy → other sources
-	for _, idx := range groups {
-		if len(idx) < 2 {
-			continue
-		}
-		stand := slices.MinFunc(idx, func(a, b int) int { return less(&s.items[a], &s.items[b]) })
-		standSource := s.items[stand].Source
-		var others []string
-		for _, i := range idx {
-			if src := s.items[i].Source; src != standSource {
-				hidden[i] = true
-				if !slices.Contains(others, src) {
-					others = append(others, src)
-				}
-			}
-		}
-		if len(others) > 0 {
-			slices.SortFunc(others, func(a, b string) int {
-				return cmp.Or(cmp.Compare(s.t.sourceRank(a), s.t.sourceRank(b)), cmp.Compare(a, b))
-			})
-			alsoIn[stand] = others
-		}
-	}
-
-	var out []Entry
-	for i := range s.items {
-		if !hidden[i] {
-			out = append(out, Entry{Item: s.items[i], AlsoIn: alsoIn[i]})
-		}
-	}
-	slices.SortFunc(out, func(a, b Entry) int {
-		return cmp.Or(
-			published(&b.Item).Compare(published(&a.Item)), // newest first
-			cmp.Compare(s.t.sourceRank(a.Item.Source), s.t.sourceRank(b.Item.Source)),
-			cmp.Compare(a.Item.Source, b.Item.Source),
-			cmp.Compare(a.Item.ID, b.Item.ID),
-		)
-	})
-	return out
-}
-
-// unionNear joins items of different sources whose fingerprints are near
-// and whose published times are within NearHorizon: a sliding window over
-// the items in time order, so the cost is the number of pairs inside the
-// window, not all pairs.
-func (s *Selector) unionNear(union func(a, b int)) {
-	var order []int
-	for i := range s.items {
-		if s.items[i].Fingerprint != 0 {
-			order = append(order, i)
-		}
-	}
-	slices.SortFunc(order, func(a, b int) int { return published(&s.items[a]).Compare(published(&s.items[b])) })
-	for x, i := range order {
-		a := &s.items[i]
-		end := published(a).Add(NearHorizon)
-		for _, j := range order[x+1:] {
-			b := &s.items[j]
-			if published(b).After(end) {
-				break
-			}
-			if a.Source != b.Source && dedupe.Near(a.Fingerprint, b.Fingerprint, dedupe.StrictDistance) {
-				union(i, j)
-			}
-		}
-	}
-}
-
-// storyKey is the canonical link under which copies of a story meet; an item
-// without any link is a story of its own.
-func storyKey(it *tidings.Item) string { return dedupe.StoryLink(it) }
-
-// published is the item's publication time; the fetcher always sets it, but
-// an item stored without one sorts by when it was first seen.
-func published(it *tidings.Item) time.Time {
-	if it.Published.IsZero() {
-		return it.FirstSeen
-	}
-	return it.Published
+	return parent
 }

@@ -7,9 +7,15 @@
 // The text is cut from a real news article (seed.txt, "Washington escalates
 // aggression against Mexico in bid to impose rule over the Americas" by Don
 // Knowland, World Socialist Web Site, 3 February 2026): item bodies are runs
-// of its sentences wrapped in <p>, titles are the first words of a sentence,
-// and one item in 50 carries the whole article, so topic queries match a
-// realistic share of items and the sanitizer sees real markup. Feeds are
+// of its sentences wrapped in <p>, each sentence with about half of its
+// longer words swapped for other words of the article, titles are the first
+// words of such a sentence, and one item in 50 carries the whole article
+// unchanged, so topic queries match a realistic share of items and the
+// sanitizer sees real markup. The swaps are what makes items differ as
+// different news stories do: without them every item is a bag of the same
+// 50 sentences, and their fingerprints (dedupe.Fingerprint) fall within
+// dedupe.StrictDistance of each other hundreds of times more often than
+// those of unrelated stories, so a store of them is one giant story. Feeds are
 // RSS 2.0 (8 in 10), Atom 1.0 and JSON Feed 1.1, as in the wild. Output is
 // deterministic for given flags.
 //
@@ -87,7 +93,8 @@ func run() error {
 // generator draws text from the seed article.
 type generator struct {
 	sentences []string
-	article   string // the whole seed as HTML paragraphs
+	words     []string // the seed's distinct words of four letters or more
+	article   string   // the whole seed as HTML paragraphs
 	title     string
 }
 
@@ -113,7 +120,32 @@ func newGenerator() *generator {
 		}
 	}
 	g.article = strings.Join(paras, "\n")
+	seen := map[string]bool{}
+	for _, s := range g.sentences {
+		for _, w := range strings.Fields(s) {
+			if w = strings.Trim(w, ",.;:()“”\"'’"); len(w) >= 4 && !seen[w] {
+				seen[w] = true
+				g.words = append(g.words, w)
+			}
+		}
+	}
 	return g
+}
+
+// sentence returns a sentence of the seed with about half of its words of
+// four letters or more replaced by other such words, punctuation kept: the
+// text reads like the article, but two items share as few word pairs as two
+// different stories on one subject do.
+func (g *generator) sentence(r *rand.Rand) string {
+	words := strings.Fields(g.sentences[r.IntN(len(g.sentences))])
+	for i, w := range words {
+		core := strings.Trim(w, ",.;:()“”\"'’")
+		if len(core) < 4 || r.IntN(2) != 0 {
+			continue
+		}
+		words[i] = strings.Replace(w, core, g.words[r.IntN(len(g.words))], 1)
+	}
+	return strings.Join(words, " ")
 }
 
 // post is one generated item.
@@ -136,7 +168,7 @@ func (g *generator) posts(src int, o options) []post {
 		p := &ps[j]
 		p.id = fmt.Sprintf("https://s%05d.example/articles/%d", src, j)
 		p.link = p.id + "?utm_source=rss"
-		words := strings.Fields(g.sentences[r.IntN(len(g.sentences))])
+		words := strings.Fields(g.sentence(r))
 		p.title = strings.TrimRight(strings.Join(words[:min(len(words), 6+r.IntN(6))], " "), ",.;:")
 		if (j+src)%50 == 0 {
 			p.title, p.content = g.title, g.article
@@ -145,7 +177,7 @@ func (g *generator) posts(src int, o options) []post {
 			for b.Len() < o.size {
 				b.WriteString("<p>")
 				for range 2 + r.IntN(3) {
-					b.WriteString(html.EscapeString(g.sentences[r.IntN(len(g.sentences))]))
+					b.WriteString(html.EscapeString(g.sentence(r)))
 					b.WriteByte(' ')
 				}
 				if r.IntN(4) == 0 {

@@ -9,7 +9,9 @@ import (
 
 	"github.com/mmcdole/gofeed"
 
+	"github.com/tidings/tidings"
 	"github.com/tidings/tidings/config"
+	"github.com/tidings/tidings/dedupe"
 )
 
 // TestGenerate writes a small workload and reads it back as Tidings would:
@@ -64,5 +66,47 @@ func TestGenerate(t *testing.T) {
 	}
 	if len(cfg.Sources) != o.sources || len(cfg.Topics) != 6 {
 		t.Errorf("config has %d sources and %d topics, want %d and 6", len(cfg.Sources), len(cfg.Topics), o.sources)
+	}
+}
+
+// TestFingerprintsDiffer checks that generated items differ as different
+// stories do: pairs of items that are not both the whole article are
+// within dedupe.StrictDistance about as rarely as unrelated texts (the
+// seed's vocabulary makes them a little nearer), while copies of the whole
+// article are equal.
+func TestFingerprintsDiffer(t *testing.T) {
+	o := options{sources: 40, items: 50, size: 700}
+	g := newGenerator()
+	var fps []uint64
+	var whole []bool
+	for s := range o.sources {
+		for _, p := range g.posts(s, o) {
+			fps = append(fps, dedupe.Fingerprint(&tidings.Item{Title: p.title, Content: p.content}))
+			whole = append(whole, p.title == g.title)
+		}
+	}
+	pairs, near, copies := 0, 0, 0
+	for i := range fps {
+		for j := i + 1; j < len(fps); j++ {
+			switch {
+			case whole[i] && whole[j]:
+				copies++
+				if fps[i] != fps[j] {
+					t.Fatalf("copies of the whole article have fingerprints %x and %x", fps[i], fps[j])
+				}
+			case whole[i] || whole[j]:
+			default:
+				pairs++
+				if dedupe.Near(fps[i], fps[j], dedupe.StrictDistance) {
+					near++
+				}
+			}
+		}
+	}
+	if copies == 0 {
+		t.Fatal("no two items carry the whole article")
+	}
+	if near*10_000 > pairs {
+		t.Errorf("%d of %d pairs of generated items are within distance %d, want under 1 in 10,000", near, pairs, dedupe.StrictDistance)
 	}
 }

@@ -194,7 +194,7 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 			return nil, err
 		}
 		var buf bytes.Buffer
-		if err := feeds.Render(&buf, t, entries, f, p.meta(ctx, s)); err != nil {
+		if err := feeds.Render(&buf, t, entries, f, p.meta(ctx, s, entries)); err != nil {
 			return nil, fmt.Errorf("render topic %q: %w", name, err)
 		}
 		r := newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries))
@@ -215,7 +215,12 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 		sums := make([]feeds.TopicSummary, 0, len(s.topics))
 		var newest time.Time
 		for _, t := range s.topics {
-			entries, count, err := p.selectEntries(ctx, s, t, t.Limit, false)
+			// The page's own selection: the count shown is the entries of
+			// the topic's feed (feeds.TopicSummary), which one walk that
+			// stops early gives, and the feed requests share it. Counting
+			// every story of a topic reads and keeps every item it holds:
+			// seconds and gigabytes with a million items.
+			entries, count, err := p.selectEntries(ctx, s, t, t.Limit, true)
 			if err != nil {
 				return nil, err
 			}
@@ -226,8 +231,12 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 			}
 			sums = append(sums, sum)
 		}
+		var shown []feeds.Entry
+		for _, sum := range sums {
+			shown = append(shown, sum.Headlines...)
+		}
 		var buf bytes.Buffer
-		if err := feeds.WriteIndex(&buf, sums, p.meta(ctx, s)); err != nil {
+		if err := feeds.WriteIndex(&buf, sums, p.meta(ctx, s, shown)); err != nil {
 			return nil, fmt.Errorf("render index page: %w", err)
 		}
 		r := newRendered(buf.Bytes(), "text/html; charset=utf-8", newest)
@@ -244,7 +253,7 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 func (p *publisher) opml(ctx context.Context) (*rendered, error) {
 	return p.cached(ctx, cacheKey{page: "opml"}, func(ctx context.Context, s *setup) (*rendered, error) {
 		var buf bytes.Buffer
-		if err := feeds.WriteOPML(&buf, s.topics, p.meta(ctx, s)); err != nil {
+		if err := feeds.WriteOPML(&buf, s.topics, p.meta(ctx, s, nil)); err != nil {
 			return nil, fmt.Errorf("render OPML: %w", err)
 		}
 		return newRendered(buf.Bytes(), "text/x-opml; charset=utf-8", time.Time{}), nil
@@ -327,43 +336,55 @@ func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, l
 	return entries, sel.Count(), nil
 }
 
-// meta returns the cached feed metadata (buildMeta); p.mu must be held.
-func (p *publisher) meta(ctx context.Context, s *setup) feeds.Meta {
+// meta returns the feed metadata (buildMeta) with the sources of entries,
+// and those they are also in, named; p.mu must be held. It is built once
+// per generation and grows as renders need sources: reading every source's
+// state is a JSON decode each, tens of milliseconds for 10,000 sources on
+// every store change, while a render names a few dozen.
+func (p *publisher) meta(ctx context.Context, s *setup, entries []feeds.Entry) feeds.Meta {
 	if p.metaVal == nil || p.metaFor != p.gen {
-		m := p.buildMeta(ctx, s)
+		m := p.buildMeta(s)
 		p.metaVal, p.metaFor = &m, p.gen
 	}
-	return *p.metaVal
+	m := p.metaVal
+	for _, e := range entries {
+		p.nameSource(ctx, s, m, e.Item.Source)
+		for _, name := range e.AlsoIn {
+			p.nameSource(ctx, s, m, name)
+		}
+	}
+	return *m
 }
 
-// buildMeta describes the published feeds: absolute base URL and how sources are
-// named, from the config first and the feeds' own titles second.
-func (p *publisher) buildMeta(ctx context.Context, s *setup) feeds.Meta {
-	m := feeds.Meta{
+// buildMeta describes the published feeds: absolute base URL and the
+// maps that nameSource fills.
+func (p *publisher) buildMeta(s *setup) feeds.Meta {
+	return feeds.Meta{
 		BaseURL:     s.cfg.Server.BaseURL,
-		SourceTitle: make(map[string]string, len(s.cfg.Sources)),
-		SourceLink:  make(map[string]string, len(s.cfg.Sources)),
-		SourceFeed:  make(map[string]string, len(s.cfg.Sources)),
+		SourceTitle: make(map[string]string),
+		SourceLink:  make(map[string]string),
+		SourceFeed:  make(map[string]string),
 		Generator:   "Tidings " + version,
 		Hub:         p.hub,
 	}
-	states, err := p.store.SourceStates(ctx)
+}
+
+// nameSource adds how a source is named to m, once: from the config first
+// and the feed's own title second.
+func (p *publisher) nameSource(ctx context.Context, s *setup, m *feeds.Meta, name string) {
+	if _, ok := m.SourceTitle[name]; ok {
+		return
+	}
+	src := s.sources[name]
+	st, _, err := p.store.SourceState(ctx, name)
 	if err != nil {
-		p.log.Warn("read source states", "sources", len(s.cfg.Sources), "err", err)
+		p.log.Warn("read source state", "source", name, "err", err)
 	}
-	byName := make(map[string]tidings.SourceState, len(states))
-	for _, st := range states {
-		byName[st.Name] = st
+	m.SourceTitle[name] = firstNonEmpty(src.Title, st.Title, name)
+	m.SourceFeed[name] = firstNonEmpty(st.URL, src.URL)
+	if st.SiteLink != "" {
+		m.SourceLink[name] = st.SiteLink
 	}
-	for _, src := range s.cfg.Sources {
-		st := byName[src.Name]
-		m.SourceTitle[src.Name] = firstNonEmpty(src.Title, st.Title, src.Name)
-		m.SourceFeed[src.Name] = firstNonEmpty(st.URL, src.URL)
-		if st.SiteLink != "" {
-			m.SourceLink[src.Name] = st.SiteLink
-		}
-	}
-	return m
 }
 
 func newRendered(body []byte, contentType string, modified time.Time) *rendered {

@@ -239,7 +239,9 @@ func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
 // same instant), unless the stored state says to wait (backoff, Retry-After).
 // Each poll runs under pollCtx, which outlives sched during a graceful stop.
 func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
-	state, _, err := p.store.SourceState(sched, src.Name)
+	var state tidings.SourceState
+	var err error
+	onOwnStack(func() { state, _, err = p.store.SourceState(sched, src.Name) })
 	if err != nil && sched.Err() == nil {
 		p.log.Error("read source state", "source", src.Name, "err", err)
 	}
@@ -261,7 +263,8 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 			}
 		}
 		f := p.setInFlight(src.Name, true)
-		r, err := pollOnce(pollCtx, f, p.store, src)
+		var r pollResult
+		onOwnStack(func() { r, err = pollOnce(pollCtx, f, p.store, src) })
 		p.setInFlight(src.Name, false)
 		if errors.Is(err, context.Canceled) {
 			p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)
@@ -276,14 +279,17 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		if p.storeErr.Swap(nil) != nil {
 			p.log.Info("store writable again; polling resumes", "source", src.Name)
 		}
-		logPoll(p.log, src, r)
-		if p.onPoll != nil {
-			p.onPoll(sched, src, r)
-		}
+		onOwnStack(func() {
+			logPoll(p.log, src, r)
+			if p.onPoll != nil {
+				p.onPoll(sched, src, r)
+			}
+		})
 		if sched.Err() != nil {
 			return
 		}
-		st, _, err := p.store.SourceState(sched, src.Name)
+		var st tidings.SourceState
+		onOwnStack(func() { st, _, err = p.store.SourceState(sched, src.Name) })
 		wait := time.Minute // the store failed: retry soon
 		if err == nil && !st.NextPoll.IsZero() {
 			wait = max(time.Until(st.NextPoll), time.Second)
@@ -293,6 +299,21 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		}
 		timer.Reset(wait)
 	}
+}
+
+// onOwnStack runs fn on a goroutine of its own and waits for it. A
+// source's loop lives as long as the daemon and mostly waits, but what runs
+// on it grows its stack for good (the runtime shrinks a stack only at a
+// garbage collection, by half), so the deep calls of a poll (HTTP, parsing,
+// the store) run on a goroutine that ends with them: with 10,000 sources
+// the loops otherwise kept 82 MB of 8 KB stacks between polls.
+func onOwnStack(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
 }
 
 // firstPoll is when a source loop polls first: at once (spread over

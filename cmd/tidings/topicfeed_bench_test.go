@@ -136,9 +136,12 @@ func BenchmarkTopicFeed(b *testing.B) {
 	}
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
 	pages := map[string][]byte{}       // each topic's page without hints, to compare
-	b.Run("meta", func(b *testing.B) { // what a new store generation adds once
+	b.Run("meta", func(b *testing.B) { // naming every source: at most once per store generation
 		for b.Loop() {
-			pub.buildMeta(ctx, s)
+			m := pub.buildMeta(s)
+			for _, src := range s.cfg.Sources {
+				pub.nameSource(ctx, s, &m, src.Name)
+			}
 		}
 	})
 	for _, topic := range []string{"mexico", "strikes", "tagged"} {
