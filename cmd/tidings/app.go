@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -129,6 +130,12 @@ type rendered struct {
 	// header holds the response headers, built once per render so that
 	// serving a cached document formats and allocates nothing for them.
 	header http.Header
+	length []string // Content-Length of a 200, formatted once
+
+	// file is the body in a memfd for sendfile, made on the first 200 of
+	// a large document (see bodyFile); nil if it could not be made.
+	fileOnce sync.Once
+	file     *bodyFile
 }
 
 // dynamicTTL is how long a document listing an age: topic is served from
@@ -379,6 +386,7 @@ func newRendered(body []byte, contentType string, modified time.Time) *rendered 
 		"Etag":          {r.etag},
 		"Cache-Control": {"public, max-age=60"},
 	}
+	r.length = []string{strconv.Itoa(len(r.body))}
 	if !r.lastModified.IsZero() && r.lastModified.Unix() > 0 {
 		r.header["Last-Modified"] = []string{r.lastModified.Format(http.TimeFormat)}
 	}

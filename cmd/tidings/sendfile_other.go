@@ -1,0 +1,20 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+	"os"
+)
+
+// bodyFile exists on Linux only (memfd_create and sendfile); elsewhere
+// bodies are written from memory.
+type bodyFile struct{ size int64 }
+
+func newBodyFile([]byte, int) (*bodyFile, error) {
+	return nil, errors.New("documents are served from memory on this system")
+}
+
+func (b *bodyFile) get() (*os.File, error) { return nil, errors.ErrUnsupported }
+
+func (b *bodyFile) put(*os.File) {}
