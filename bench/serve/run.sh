@@ -57,6 +57,7 @@ if [ -n "${BEFORE:-}" ]; then
   sed -i -E "s#^  listen: .*#  listen: 127.0.0.1:$BPORT\n  base_url: http://127.0.0.1:$TPORT#" "$DATA-before/tidings.yaml"
   "$OUT/bin/tidings-before" serve --config "$DATA-before/tidings.yaml" --log-level warn 2>"$OUT/serve-before.log" &
   PIDS+=($!)
+  BPID=$!
   B="http://127.0.0.1:$BPORT/topics/${TOPIC:-trade}.rss"
   wait_http "$B"
   cmp <(curl -fsS "$T") <(curl -fsS "$B") || { say "tidings and tidings at $BEFORE serve different bytes"; exit 1; }
@@ -75,39 +76,57 @@ NETAG=$(etag "$N")
 code() { curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $2" "$1"; }
 [ "$(code "$T" "$TETAG")" = 304 ] && [ "$(code "$N" "$NETAG")" = 304 ] || { say "no 304 for a matching If-None-Match"; exit 1; }
 
-# rps URL [HEADER]: requests/s of one wrk run; fails on socket errors or
-# responses of the wrong status.
-rps() {
-  local out
-  if [ -n "${2:-}" ]; then
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" -H "$2" "$1")
+# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks.
+cpu_ticks() {
+  local t=0 pid
+  for pid in "$@"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+
+# run KEY "PIDS" URL [HEADER]: one wrk run; appends its requests/s to
+# R[KEY] and the requests per CPU-second of the server's processes PIDS to
+# C[KEY] (which, unlike requests/s, does not depend on how much of the
+# machine the server got). Fails on socket errors or responses of the
+# wrong status.
+run() {
+  local key=$1 pids=$2 url=$3 out c0 c1
+  c0=$(cpu_ticks $pids)
+  if [ -n "${4:-}" ]; then
+    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" -H "$4" "$url")
   else
-    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" "$1")
+    out=$(wrk -t2 -c"$CONNS" -d"$DURATION" "$url")
   fi
+  c1=$(cpu_ticks $pids)
   # wrk counts a response slower than 2 s as a timeout; on a loaded
   # machine that happens to nginx too and says nothing of correctness.
-  if grep -Eq 'Socket errors: connect [1-9]|read [1-9]|write [1-9]|Non-2xx' <<<"$out" && [ -z "${2:-}" ]; then
+  if grep -Eq 'Socket errors: connect [1-9]|read [1-9]|write [1-9]|Non-2xx' <<<"$out" && [ -z "${4:-}" ]; then
     say "$out"
     exit 1
   fi
-  awk '/^Requests\/sec:/ {print $2}' <<<"$out"
+  R[$key]+="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out") "
+  C[$key]+="$(awk -v hz="$HZ" -v t=$((c1 - c0)) '/ requests in / {print $1 * hz / (t > 0 ? t : 1)}' <<<"$out") "
 }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-declare -A R
+declare -A R C
 LOADS=""
+NPIDS=$(pgrep -P "$NGINX_PID" | tr '\n' ' ')
 for _ in $(seq "$ROUNDS"); do
-  R[t200]+="$(rps "$T") "
-  R[n200]+="$(rps "$N") "
-  R[t304]+="$(rps "$T" "If-None-Match: $TETAG") "
-  R[n304]+="$(rps "$N" "If-None-Match: $NETAG") "
+  run t200 "$TPID" "$T"
+  run n200 "$NPIDS" "$N"
+  run t304 "$TPID" "$T" "If-None-Match: $TETAG"
+  run n304 "$NPIDS" "$N" "If-None-Match: $NETAG"
   if [ -n "$B" ]; then
-    R[b200]+="$(rps "$B") "
-    R[b304]+="$(rps "$B" "If-None-Match: $TETAG") "
+    run b200 "$BPID" "$B"
+    run b304 "$BPID" "$B" "If-None-Match: $TETAG"
   fi
   LOADS+="$(cut -d' ' -f1 /proc/loadavg) "
 done
 m() { tr ' ' '\n' <<<"${R[$1]}" | grep . | median; }
+mc() { tr ' ' '\n' <<<"${C[$1]}" | grep . | median; }
 t200=$(m t200) n200=$(m n200) t304=$(m t304) n304=$(m n304)
 rss=$(rss_kb "$TPID")
 
@@ -127,4 +146,16 @@ row "304 for a matching If-None-Match" "$t304" "$n304" 0.7 "70%"
 if [ -n "$B" ]; then
   row "200, tidings at $BEFORE (before)" "$(m b200)" "$n200" 0.5 "50%"
   row "304, tidings at $BEFORE (before)" "$(m b304)" "$n304" 0.7 "70%"
+fi
+
+echo
+echo "Requests per CPU-second of the server (tidings: its process; nginx: its 2 workers), median:"
+printf '| %-40s | %12s | %12s | %8s |\n' "what" "tidings" "nginx" "ratio"
+printf '|%s|%s|%s|%s|\n' "------------------------------------------" "--------------" "--------------" "----------"
+crow() { printf '| %-40s | %12.0f | %12.0f | %7.0f%% |\n' "$1" "$2" "$3" "$(echo "$2 * 100 / $3" | bc -l)"; }
+crow "200, cached 50-item feed" "$(mc t200)" "$(mc n200)"
+crow "304 for a matching If-None-Match" "$(mc t304)" "$(mc n304)"
+if [ -n "$B" ]; then
+  crow "200, tidings at $BEFORE (before)" "$(mc b200)" "$(mc n200)"
+  crow "304, tidings at $BEFORE (before)" "$(mc b304)" "$(mc n304)"
 fi

@@ -205,6 +205,11 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 			return nil, fmt.Errorf("render topic %q: %w", name, err)
 		}
 		r := newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries))
+		if p.hub != "" {
+			// WebSub discovery (§4): the hub and the canonical topic URL,
+			// made once here rather than on every request.
+			r.header["Link"] = hubLinks(p.hub, feeds.FeedURL(s.cfg.Server.BaseURL, name, f))
+		}
 		if t.Dynamic() {
 			r.expires = p.now().Add(dynamicTTL)
 		}

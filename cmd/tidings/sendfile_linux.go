@@ -25,6 +25,7 @@ import (
 type bodyFile struct {
 	path string // /proc/self/fd/N of memfd
 	size int64
+	off  int64 // where each description starts: the caller writes body[:off] itself
 	// memfd keeps the file alive; the reopened descriptions refer to it.
 	memfd *os.File
 	free  chan *os.File
@@ -32,7 +33,7 @@ type bodyFile struct {
 
 // newBodyFile copies body into a new memfd. It fails where memfd_create or
 // /proc is missing; the caller then writes bodies from memory.
-func newBodyFile(body []byte, idle int) (*bodyFile, error) {
+func newBodyFile(body []byte, off int64, idle int) (*bodyFile, error) {
 	fd, err := unix.MemfdCreate("tidings-document", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
@@ -42,7 +43,7 @@ func newBodyFile(body []byte, idle int) (*bodyFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("copy a document into a memfd: %w", err)
 	}
-	b := &bodyFile{path: "/proc/self/fd/" + strconv.Itoa(fd), size: int64(len(body)), memfd: f, free: make(chan *os.File, idle)}
+	b := &bodyFile{path: "/proc/self/fd/" + strconv.Itoa(fd), size: int64(len(body)), off: off, memfd: f, free: make(chan *os.File, idle)}
 	// Open one description now, so a missing /proc shows here, once.
 	r, err := b.get()
 	if err != nil {
@@ -53,7 +54,7 @@ func newBodyFile(body []byte, idle int) (*bodyFile, error) {
 	return b, nil
 }
 
-// get returns a description of the file of its own, at offset 0.
+// get returns a description of the file of its own, at offset off.
 func (b *bodyFile) get() (*os.File, error) {
 	select {
 	case f := <-b.free:
@@ -61,7 +62,13 @@ func (b *bodyFile) get() (*os.File, error) {
 	default:
 	}
 	f, err := os.Open(b.path)
+	if err == nil {
+		_, err = f.Seek(b.off, io.SeekStart)
+	}
 	if err != nil {
+		if f != nil {
+			f.Close()
+		}
 		return nil, fmt.Errorf("open a memfd again: %w", err)
 	}
 	return f, nil
@@ -70,7 +77,7 @@ func (b *bodyFile) get() (*os.File, error) {
 // put rewinds f for the next request and keeps it, or closes it when
 // enough are kept.
 func (b *bodyFile) put(f *os.File) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := f.Seek(b.off, io.SeekStart); err != nil {
 		f.Close()
 		return
 	}

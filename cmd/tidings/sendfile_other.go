@@ -9,9 +9,9 @@ import (
 
 // bodyFile exists on Linux only (memfd_create and sendfile); elsewhere
 // bodies are written from memory.
-type bodyFile struct{ size int64 }
+type bodyFile struct{ size, off int64 }
 
-func newBodyFile([]byte, int) (*bodyFile, error) {
+func newBodyFile([]byte, int64, int) (*bodyFile, error) {
 	return nil, errors.New("documents are served from memory on this system")
 }
 

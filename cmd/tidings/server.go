@@ -133,12 +133,6 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no topic named "+strconv.Quote(name), http.StatusNotFound)
 		return
 	}
-	if s.push != nil {
-		// WebSub discovery: the hub and the canonical topic URL (§4).
-		for _, l := range s.push.links(feeds.FeedURL(s.pub.current().cfg.Server.BaseURL, name, f)) {
-			w.Header().Add("Link", l)
-		}
-	}
 	s.serve(w, r, doc, err, f.Ext(), name)
 }
 
@@ -176,6 +170,10 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 // the copy it saves does.
 const sendfileMin = 32 << 10
 
+// sendfileHead is how much of a body sendFile writes from memory, with
+// the header; see there.
+const sendfileHead = 3 << 10
+
 // sendfileIdle is how many open descriptions of one document's memfd are
 // kept for the next requests; more are opened when more requests are in
 // flight, and closed after them.
@@ -191,13 +189,12 @@ func (s *server) sendFile(w http.ResponseWriter, doc *rendered) bool {
 	if len(doc.body) < sendfileMin {
 		return false
 	}
-	fl, ok := w.(http.Flusher)
-	rf, ok2 := w.(io.ReaderFrom)
-	if !ok || !ok2 {
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
 		return false
 	}
 	doc.fileOnce.Do(func() {
-		f, err := newBodyFile(doc.body, sendfileIdle)
+		f, err := newBodyFile(doc.body, sendfileHead, sendfileIdle)
 		if err != nil {
 			if !noBodyFile.Swap(true) {
 				s.log.Info("serving feeds from memory, without sendfile", "err", err)
@@ -214,11 +211,16 @@ func (s *server) sendFile(w http.ResponseWriter, doc *rendered) bool {
 		return false
 	}
 	defer doc.file.put(f)
-	// Out with the header first: ReadFrom would otherwise read the first
-	// 512 bytes of the file itself, for content sniffing we do not need.
-	fl.Flush()
-	// A failure here is the client's going away; nothing is left to do.
-	rf.ReadFrom(&io.LimitedReader{R: f, N: doc.file.size})
+	// The head of the body goes from memory with the header, in one
+	// segment: more than net/http's 2 KB response buffer, so it passes
+	// straight to the connection's 4 KB buffer behind the header (and
+	// ReadFrom need not read 512 bytes of the file for content sniffing);
+	// ReadFrom flushes both, then the kernel sends the rest. A header on
+	// its own would cost a system call and wake the client once more.
+	if _, err := w.Write(doc.body[:sendfileHead]); err != nil {
+		return true // the client has gone
+	}
+	rf.ReadFrom(&io.LimitedReader{R: f, N: doc.file.size - sendfileHead})
 	return true
 }
 
