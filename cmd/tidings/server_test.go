@@ -38,11 +38,11 @@ func TestServeDocument(t *testing.T) {
 		code        int
 		body        bool
 	}{
-		"get":          {http.MethodGet, "", http.StatusOK, true},
-		"head":         {http.MethodHead, "", http.StatusOK, false},
-		"revalidated":  {http.MethodGet, "match", http.StatusNotModified, false},
-		"other etag":   {http.MethodGet, `"other"`, http.StatusOK, true},
-		"get again":    {http.MethodGet, "", http.StatusOK, true},
+		"get":         {http.MethodGet, "", http.StatusOK, true},
+		"head":        {http.MethodHead, "", http.StatusOK, false},
+		"revalidated": {http.MethodGet, "match", http.StatusNotModified, false},
+		"other etag":  {http.MethodGet, `"other"`, http.StatusOK, true},
+		"get again":   {http.MethodGet, "", http.StatusOK, true},
 	}
 	for path, doc := range docs {
 		for name, c := range cases {
