@@ -45,6 +45,7 @@ wait_http "$T"
 
 B=""
 if [ -n "${BEFORE:-}" ]; then
+  BREV=$(git rev-parse --short "$BEFORE")
   src="$OUT/before-src"
   rm -rf "$src" && mkdir -p "$src"
   git archive "$BEFORE" | tar -x -C "$src"
@@ -66,10 +67,16 @@ fi
 # The same bytes as a static file for nginx.
 mkdir -p "$DATA/www"
 curl -fsS "$T" -o "$DATA/www/feed.rss"
+# And gzipped, for nginx's gzip_static: tidings keeps a gzipped copy of
+# each document for clients that accept it, so nginx gets one too.
+gzip -9 -n -c "$DATA/www/feed.rss" >"$DATA/www/feed.rss.gz"
 start_nginx "$DATA/www" "$NPORT"
 N="http://127.0.0.1:$NPORT/feed.rss"
 wait_http "$N"
 cmp <(curl -fsS "$T") <(curl -fsS "$N") || { say "tidings and nginx serve different bytes"; exit 1; }
+GZ="Accept-Encoding: gzip"
+cmp <(curl -fsS -H "$GZ" "$T" | gzip -dc) <(curl -fsS -H "$GZ" "$N" | gzip -dc) || { say "tidings and nginx serve different gzipped bytes"; exit 1; }
+gzsize() { curl -fsS -H "$GZ" "$1" | wc -c; }
 etag() { curl -fsSI "$1" | awk 'tolower($1) == "etag:" {sub(/\r$/, "", $2); print $2}'; }
 TETAG=$(etag "$T")
 NETAG=$(etag "$N")
@@ -119,9 +126,12 @@ for _ in $(seq "$ROUNDS"); do
   run n200 "$NPIDS" "$N"
   run t304 "$TPID" "$T" "If-None-Match: $TETAG"
   run n304 "$NPIDS" "$N" "If-None-Match: $NETAG"
+  run tgz "$TPID" "$T" "$GZ"
+  run ngz "$NPIDS" "$N" "$GZ"
   if [ -n "$B" ]; then
     run b200 "$BPID" "$B"
     run b304 "$BPID" "$B" "If-None-Match: $TETAG"
+    run bgz "$BPID" "$B" "$GZ"
   fi
   LOADS+="$(cut -d' ' -f1 /proc/loadavg) "
 done
@@ -138,15 +148,19 @@ printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------" "------
 row() {
   local ratio
   ratio=$(echo "$2 / $3" | bc -l)
-  printf '| %-40s | %10.0f/s | %10.0f/s | %7.0f%% | %s |\n' "$1" "$2" "$3" "$(echo "$ratio * 100" | bc -l)" \
-    "$(echo "$ratio >= $4" | bc -l | sed "s/^1$/met (≥ $5)/; s/^0$/NOT met (≥ $5)/")"
+  local verdict="no target"
+  [ "$5" = none ] || verdict=$(echo "$ratio >= $4" | bc -l | sed "s/^1$/met (≥ $5)/; s/^0$/NOT met (≥ $5)/")
+  printf '| %-40s | %10.0f/s | %10.0f/s | %7.0f%% | %s |\n' "$1" "$2" "$3" "$(echo "$ratio * 100" | bc -l)" "$verdict"
 }
 row "200, cached 50-item feed" "$t200" "$n200" 0.5 "50%"
 row "304 for a matching If-None-Match" "$t304" "$n304" 0.7 "70%"
+row "200, Accept-Encoding: gzip" "$(m tgz)" "$(m ngz)" 0 "none"
 if [ -n "$B" ]; then
-  row "200, tidings at $BEFORE (before)" "$(m b200)" "$n200" 0.5 "50%"
-  row "304, tidings at $BEFORE (before)" "$(m b304)" "$n304" 0.7 "70%"
+  row "200, tidings at $BREV (before)" "$(m b200)" "$n200" 0.5 "50%"
+  row "304, tidings at $BREV (before)" "$(m b304)" "$n304" 0.7 "70%"
+  row "200 gzip, tidings at $BREV (before)" "$(m bgz)" "$(m ngz)" 0 "none"
 fi
+echo "gzipped body: tidings $(gzsize "$T") bytes, nginx $(gzsize "$N") bytes (gzip_static, gzip -9)"
 
 echo
 echo "Requests per CPU-second of the server (tidings: its process; nginx: its 2 workers), median:"
@@ -155,7 +169,9 @@ printf '|%s|%s|%s|%s|\n' "------------------------------------------" "---------
 crow() { printf '| %-40s | %12.0f | %12.0f | %7.0f%% |\n' "$1" "$2" "$3" "$(echo "$2 * 100 / $3" | bc -l)"; }
 crow "200, cached 50-item feed" "$(mc t200)" "$(mc n200)"
 crow "304 for a matching If-None-Match" "$(mc t304)" "$(mc n304)"
+crow "200, Accept-Encoding: gzip" "$(mc tgz)" "$(mc ngz)"
 if [ -n "$B" ]; then
-  crow "200, tidings at $BEFORE (before)" "$(mc b200)" "$(mc n200)"
-  crow "304, tidings at $BEFORE (before)" "$(mc b304)" "$(mc n304)"
+  crow "200, tidings at $BREV (before)" "$(mc b200)" "$(mc n200)"
+  crow "304, tidings at $BREV (before)" "$(mc b304)" "$(mc n304)"
+  crow "200 gzip, tidings at $BREV (before)" "$(mc bgz)" "$(mc ngz)"
 fi

@@ -147,6 +147,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 		s.metrics.served(kind, topic, http.StatusInternalServerError).Inc()
 		return
 	}
+	if acceptsGzip(r) {
+		if gz := doc.gzipped(); gz != nil {
+			doc = gz
+		}
+	}
 	h := w.Header()
 	// The values are shared by every response of this document: net/http
 	// only reads them, and their capacity is their length, so an append
@@ -222,6 +227,34 @@ func (s *server) sendFile(w http.ResponseWriter, doc *rendered) bool {
 	}
 	rf.ReadFrom(&io.LimitedReader{R: f, N: doc.file.size - sendfileHead})
 	return true
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (RFC 9110 §12.5.3): named, as gzip or x-gzip, with a weight above 0.
+// Only "*" is not taken for gzip: identity is always acceptable then too.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for el := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(el, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") {
+				continue
+			}
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+					if err != nil {
+						f = 0
+					}
+					q = f
+				}
+			}
+			return q > 0
+		}
+	}
+	return false
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"cmp"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,23 +36,34 @@ func TestServeDocument(t *testing.T) {
 	defer ts.Close()
 
 	cases := map[string]struct {
-		method, inm string
-		code        int
-		body        bool
+		method, inm, ae string
+		code            int
+		body, gzipped   bool
 	}{
-		"get":         {http.MethodGet, "", http.StatusOK, true},
-		"head":        {http.MethodHead, "", http.StatusOK, false},
-		"revalidated": {http.MethodGet, "match", http.StatusNotModified, false},
-		"other etag":  {http.MethodGet, `"other"`, http.StatusOK, true},
-		"get again":   {http.MethodGet, "", http.StatusOK, true},
+		"get":              {http.MethodGet, "", "", http.StatusOK, true, false},
+		"head":             {http.MethodHead, "", "", http.StatusOK, false, false},
+		"revalidated":      {http.MethodGet, "match", "", http.StatusNotModified, false, false},
+		"other etag":       {http.MethodGet, `"other"`, "", http.StatusOK, true, false},
+		"get again":        {http.MethodGet, "", "", http.StatusOK, true, false},
+		"gzip":             {http.MethodGet, "", "br, gzip;q=0.8", http.StatusOK, true, true},
+		"gzip again":       {http.MethodGet, "", "x-gzip", http.StatusOK, true, true},
+		"gzip head":        {http.MethodHead, "", "gzip", http.StatusOK, false, true},
+		"gzip revalidated": {http.MethodGet, "match", "gzip", http.StatusNotModified, false, true},
+		"gzip refused":     {http.MethodGet, "", "gzip;q=0, deflate", http.StatusOK, true, false},
 	}
 	for path, doc := range docs {
 		for name, c := range cases {
 			t.Run(path[1:]+"/"+name, func(t *testing.T) {
+				want := doc // the representation served
+				if c.gzipped && doc.gzipped() != nil {
+					want = doc.gzipped()
+				}
 				req, _ := http.NewRequest(c.method, ts.URL+path, nil)
+				// Set, so that the client does not ask for gzip and undo it itself.
+				req.Header.Set("Accept-Encoding", cmp.Or(c.ae, "identity"))
 				switch c.inm {
 				case "match":
-					req.Header.Set("If-None-Match", doc.etag)
+					req.Header.Set("If-None-Match", want.etag)
 				case "":
 				default:
 					req.Header.Set("If-None-Match", c.inm)
@@ -64,18 +77,32 @@ func TestServeDocument(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if resp.StatusCode != c.code || resp.Header.Get("ETag") != doc.etag {
-					t.Errorf("status %d, ETag %s; want %d, %s", resp.StatusCode, resp.Header.Get("ETag"), c.code, doc.etag)
+				if resp.StatusCode != c.code || resp.Header.Get("ETag") != want.etag {
+					t.Errorf("status %d, ETag %s; want %d, %s", resp.StatusCode, resp.Header.Get("ETag"), c.code, want.etag)
 				}
-				want := []byte{}
+				if gz := resp.Header.Get("Content-Encoding") == "gzip"; gz != (want != doc) {
+					t.Errorf("Content-Encoding %q, gzipped representation: %v", resp.Header.Get("Content-Encoding"), want != doc)
+				} else if gz && len(b) > 0 {
+					zr, err := gzip.NewReader(bytes.NewReader(b))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if b, err = io.ReadAll(zr); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if resp.Header.Get("Vary") != "Accept-Encoding" {
+					t.Errorf("Vary %q", resp.Header.Get("Vary"))
+				}
+				wantBody := []byte{}
 				if c.body {
-					want = doc.body
+					wantBody = doc.body
 				}
-				if !bytes.Equal(b, want) {
-					t.Errorf("body of %d bytes, want %d", len(b), len(want))
+				if !bytes.Equal(b, wantBody) {
+					t.Errorf("body of %d bytes, want %d", len(b), len(wantBody))
 				}
-				if c.code == http.StatusOK && resp.Header.Get("Content-Length") != strconv.Itoa(len(doc.body)) {
-					t.Errorf("Content-Length %q, want %d", resp.Header.Get("Content-Length"), len(doc.body))
+				if c.code == http.StatusOK && resp.Header.Get("Content-Length") != strconv.Itoa(len(want.body)) {
+					t.Errorf("Content-Length %q, want %d", resp.Header.Get("Content-Length"), len(want.body))
 				}
 			})
 		}
@@ -86,7 +113,9 @@ func TestServeDocument(t *testing.T) {
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
-			resp, err := ts.Client().Get(ts.URL + "/large")
+			req, _ := http.NewRequest(http.MethodGet, ts.URL+"/large", nil)
+			req.Header.Set("Accept-Encoding", "identity")
+			resp, err := ts.Client().Do(req)
 			if err != nil {
 				errs <- err
 				return
