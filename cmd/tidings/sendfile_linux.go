@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 
@@ -86,4 +87,26 @@ func (b *bodyFile) put(f *os.File) {
 	default:
 		f.Close()
 	}
+}
+
+// cork sets or clears TCP_CORK on a TCP connection: while set, the kernel
+// sends only full segments. It reports whether it could.
+func cork(c net.Conn, on bool) bool {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return false
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	v := 0
+	if on {
+		v = 1
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_CORK, v) }); err != nil {
+		return false
+	}
+	return serr == nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"net"
 	"os"
 )
 
@@ -18,3 +19,6 @@ func newBodyFile([]byte, int64, int) (*bodyFile, error) {
 func (b *bodyFile) get() (*os.File, error) { return nil, errors.ErrUnsupported }
 
 func (b *bodyFile) put(*os.File) {}
+
+// cork does nothing here: TCP_CORK is Linux's.
+func cork(net.Conn, bool) bool { return false }

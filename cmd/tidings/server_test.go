@@ -30,9 +30,11 @@ func TestServeDocument(t *testing.T) {
 	}
 	log := slog.New(slog.DiscardHandler)
 	srv := &server{log: log, metrics: newMetrics(nil)}
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv.serve(w, r, docs[r.URL.Path], nil, "rss", "t")
 	}))
+	ts.Config.ConnContext = withConn // as serve does: large bodies go corked
+	ts.Start()
 	defer ts.Close()
 
 	cases := map[string]struct {
