@@ -3,7 +3,9 @@
 # (default 10000; 10% changed, the rest answer 304), served by
 # bench/poll/feedserver: the peak of the goroutine stacks and of the heap
 # (sampled from /metrics every 0.5 s) and the process's peak RSS (VmHWM).
-# The store is filled once by `tidings fetch` and reused.
+# The store is filled once by `tidings fetch` and reused; each cycle
+# starts with a steady `fetch` (every source then falls due one interval
+# later, spread by the fetch's duration and the schedule's jitter).
 #
 # BEFORE=REV also measures tidings built at REV, on the same store, after.
 #
@@ -42,6 +44,13 @@ sources:
 YAML
   for i in $(seq 0 $((N - 1))); do printf '  - name: f%d\n    url: %s/f/%d.xml\n' "$i" "$FEEDS" "$i"; done
 } >"$W/tidings.yaml"
+# Once, the store is filled (every feed new), so that each cycle below
+# starts from a steady store as a running daemon's is.
+if [ ! -f "$W/.filled" ]; then
+  rm -f "$W/tidings.db"
+  "$TIDINGS" fetch --config "$W/tidings.yaml" >/dev/null
+  touch "$W/.filled"
+fi
 requests() { curl -fsS "$FEEDS/stats" | sed -E 's/.*"requests":([0-9]+).*/\1/'; }
 
 # cycle BIN LABEL: fetch every feed (so the store knows their ETags), change

@@ -36,7 +36,11 @@ type pollResult struct {
 func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src tidings.Source) (pollResult, error) {
 	start := time.Now()
 	r := pollResult{source: src.Name}
-	prev, _, err := st.SourceState(ctx, src.Name)
+	var prev tidings.SourceState
+	var err error
+	// Read (a JSON decode) on a stack of its own, so that this goroutine
+	// waits for a fetch slot with a small one (see poller.loop).
+	onFreshStack(func() { prev, _, err = st.SourceState(ctx, src.Name) })
 	if err != nil {
 		return r, fmt.Errorf("read state of source %q: %w", src.Name, err)
 	}
