@@ -77,6 +77,8 @@ http {
   access_log off;
   sendfile on;
   tcp_nopush on;
+  # FILE.gz, where a script made one, for clients that accept gzip.
+  gzip_static on;
   keepalive_requests 10000000;
   client_body_temp_path $dir/body;
   proxy_temp_path $dir/proxy;

@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -129,6 +133,55 @@ type rendered struct {
 	// header holds the response headers, built once per render so that
 	// serving a cached document formats and allocates nothing for them.
 	header http.Header
+	length []string // Content-Length of a 200, formatted once
+
+	// file is the body in a memfd for sendfile, made on the first 200 of
+	// a large document (see bodyFile); nil if it could not be made.
+	fileOnce sync.Once
+	file     *bodyFile
+
+	// gz is the document gzipped, made on the first request that accepts
+	// it (see gzipped); nil when that does not pay.
+	gzOnce sync.Once
+	gz     *rendered
+}
+
+// gzipMin is the smallest body served gzipped: below it the saving is a
+// packet at most.
+const gzipMin = 1 << 10
+
+// gzipped returns the document compressed with gzip, as a representation
+// of its own (RFC 9110 §8.8.3: its strong ETag differs, marked -gzip),
+// made once per render so that requests cost no compression. It returns
+// nil for small bodies, or when gzip would not make one smaller.
+func (r *rendered) gzipped() *rendered {
+	if len(r.body) < gzipMin {
+		return nil
+	}
+	r.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if err != nil {
+			return
+		}
+		zw.Write(r.body) // a bytes.Buffer does not fail
+		if zw.Close() != nil || buf.Len() >= len(r.body) {
+			return
+		}
+		g := &rendered{
+			body:         buf.Bytes(),
+			etag:         strings.TrimSuffix(r.etag, `"`) + `-gzip"`,
+			lastModified: r.lastModified,
+			contentType:  r.contentType,
+			expires:      r.expires,
+			header:       maps.Clone(r.header),
+		}
+		g.header["Etag"] = []string{g.etag}
+		g.header["Content-Encoding"] = []string{"gzip"}
+		g.length = []string{strconv.Itoa(len(g.body))}
+		r.gz = g
+	})
+	return r.gz
 }
 
 // dynamicTTL is how long a document listing an age: topic is served from
@@ -198,6 +251,11 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 			return nil, fmt.Errorf("render topic %q: %w", name, err)
 		}
 		r := newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries))
+		if p.hub != "" {
+			// WebSub discovery (§4): the hub and the canonical topic URL,
+			// made once here rather than on every request.
+			r.header["Link"] = hubLinks(p.hub, feeds.FeedURL(s.cfg.Server.BaseURL, name, f))
+		}
 		if t.Dynamic() {
 			r.expires = p.now().Add(dynamicTTL)
 		}
@@ -399,7 +457,10 @@ func newRendered(body []byte, contentType string, modified time.Time) *rendered 
 		"Content-Type":  {r.contentType},
 		"Etag":          {r.etag},
 		"Cache-Control": {"public, max-age=60"},
+		// Either representation, gzip or not, by the request's Accept-Encoding.
+		"Vary": {"Accept-Encoding"},
 	}
+	r.length = []string{strconv.Itoa(len(r.body))}
 	if !r.lastModified.IsZero() && r.lastModified.Unix() > 0 {
 		r.header["Last-Modified"] = []string{r.lastModified.Format(http.TimeFormat)}
 	}

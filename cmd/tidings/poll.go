@@ -35,7 +35,11 @@ type pollResult struct {
 // returns an error only when the store fails or ctx was cancelled.
 func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src tidings.Source) (pollResult, error) {
 	start := time.Now()
-	prev, _, err := st.SourceState(ctx, src.Name)
+	var prev tidings.SourceState
+	var err error
+	// Read (a JSON decode) on a stack of its own, so that this goroutine
+	// waits for a fetch slot with a small one (see poller.loop).
+	onFreshStack(func() { prev, _, err = st.SourceState(ctx, src.Name) })
 	if err != nil {
 		return pollResult{source: src.Name}, fmt.Errorf("read state of source %q: %w", src.Name, err)
 	}
@@ -238,14 +242,22 @@ func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
 // (spread over a few seconds so a start does not hit every feed in the
 // same instant), unless the stored state says to wait (backoff, Retry-After).
 // Each poll runs under pollCtx, which outlives sched during a graceful stop.
+//
+// The loop itself only waits. Whatever reads the store, fetches or parses
+// runs on a stack of its own that is freed when the poll ends (see
+// onFreshStack): a loop that did it itself would keep the deep stack a
+// fetch and parse grew for as long as it sleeps, and with 10,000 sources
+// those stacks were most of the daemon's memory (bench/README.md).
 func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
-	var state tidings.SourceState
-	var err error
-	onOwnStack(func() { state, _, err = p.store.SourceState(sched, src.Name) })
-	if err != nil && sched.Err() == nil {
-		p.log.Error("read source state", "source", src.Name, "err", err)
-	}
-	timer := time.NewTimer(time.Until(firstPoll(state, src, time.Now())))
+	var first time.Duration
+	onFreshStack(func() {
+		state, _, err := p.store.SourceState(sched, src.Name)
+		if err != nil && sched.Err() == nil {
+			p.log.Error("read source state", "source", src.Name, "err", err)
+		}
+		first = time.Until(firstPoll(state, src, time.Now()))
+	})
+	timer := time.NewTimer(first)
 	defer timer.Stop()
 	for {
 		select {
@@ -256,64 +268,70 @@ func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
 		if sched.Err() != nil {
 			return // both were ready: stopping wins
 		}
-		if p.storeErr.Load() != nil {
-			if err := p.probeStore(sched, src.Name); err != nil {
-				timer.Reset(storeRetry)
-				continue
-			}
-		}
-		f := p.setInFlight(src.Name, true)
-		var r pollResult
-		onOwnStack(func() { r, err = pollOnce(pollCtx, f, p.store, src) })
-		p.setInFlight(src.Name, false)
-		if errors.Is(err, context.Canceled) {
-			p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)
+		var wait time.Duration
+		var stop bool
+		onFreshStack(func() { wait, stop = p.pollStep(sched, pollCtx, src) })
+		if stop {
 			return
-		}
-		if err != nil {
-			p.setStoreErr(err)
-			p.log.Error("poll: cannot write the store; polling pauses until it can", "source", src.Name, "feed_url", src.URL, "err", err)
-			timer.Reset(storeRetry)
-			continue
-		}
-		if p.storeErr.Swap(nil) != nil {
-			p.log.Info("store writable again; polling resumes", "source", src.Name)
-		}
-		onOwnStack(func() {
-			logPoll(p.log, src, r)
-			if p.onPoll != nil {
-				p.onPoll(sched, src, r)
-			}
-		})
-		if sched.Err() != nil {
-			return
-		}
-		var st tidings.SourceState
-		onOwnStack(func() { st, _, err = p.store.SourceState(sched, src.Name) })
-		wait := time.Minute // the store failed: retry soon
-		if err == nil && !st.NextPoll.IsZero() {
-			wait = max(time.Until(st.NextPoll), time.Second)
-		}
-		if p.minWait != nil {
-			wait = max(wait, p.minWait(src.Name))
 		}
 		timer.Reset(wait)
 	}
 }
 
-// onOwnStack runs fn on a goroutine of its own and waits for it. A
+// onFreshStack runs f on a goroutine of its own and waits for it. A
 // source's loop lives as long as the daemon and mostly waits, but what runs
 // on it grows its stack for good (the runtime shrinks a stack only at a
 // garbage collection, by half), so the deep calls of a poll (HTTP, parsing,
 // the store) run on a goroutine that ends with them: with 10,000 sources
 // the loops otherwise kept 82 MB of 8 KB stacks between polls.
-func onOwnStack(fn func()) {
+func onFreshStack(f func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		fn()
+		f()
 	}()
 	<-done
+}
+
+// pollStep polls src once, when due, and stores the result; it returns how
+// long to wait for the next poll, or stop when the loop should end.
+func (p *poller) pollStep(sched, pollCtx context.Context, src tidings.Source) (wait time.Duration, stop bool) {
+	if p.storeErr.Load() != nil {
+		if err := p.probeStore(sched, src.Name); err != nil {
+			return storeRetry, false
+		}
+	}
+	f := p.setInFlight(src.Name, true)
+	r, err := pollOnce(pollCtx, f, p.store, src)
+	p.setInFlight(src.Name, false)
+	if errors.Is(err, context.Canceled) {
+		p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)
+		return 0, true
+	}
+	if err != nil {
+		p.setStoreErr(err)
+		p.log.Error("poll: cannot write the store; polling pauses until it can", "source", src.Name, "feed_url", src.URL, "err", err)
+		return storeRetry, false
+	}
+	if p.storeErr.Swap(nil) != nil {
+		p.log.Info("store writable again; polling resumes", "source", src.Name)
+	}
+	logPoll(p.log, src, r)
+	if p.onPoll != nil {
+		p.onPoll(sched, src, r)
+	}
+	if sched.Err() != nil {
+		return 0, true
+	}
+	st, _, err := p.store.SourceState(sched, src.Name)
+	wait = time.Minute // the store failed: retry soon
+	if err == nil && !st.NextPoll.IsZero() {
+		wait = max(time.Until(st.NextPoll), time.Second)
+	}
+	if p.minWait != nil {
+		wait = max(wait, p.minWait(src.Name))
+	}
+	return wait, false
 }
 
 // firstPoll is when a source loop polls first: at once (spread over

@@ -107,6 +107,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	newHTTP := func() *http.Server {
 		return &http.Server{
 			Handler:           srv.routes(),
+			ConnContext:       withConn,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      60 * time.Second,

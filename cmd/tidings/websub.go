@@ -89,12 +89,10 @@ func (p *push) routes(mux *http.ServeMux) {
 	}
 }
 
-// links returns the Link header values a topic feed is served with.
-func (p *push) links(self string) []string {
-	if p.hubURL == "" {
-		return nil
-	}
-	return []string{fmt.Sprintf(`<%s>; rel="hub"`, p.hubURL), fmt.Sprintf(`<%s>; rel="self"`, self)}
+// hubLinks returns the Link header values of a topic feed at self that
+// advertises hub (WebSub discovery).
+func hubLinks(hub, self string) []string {
+	return []string{"<" + hub + `>; rel="hub"`, "<" + self + `>; rel="self"`}
 }
 
 // validTopic reports whether u is one of our topic feed URLs.
