@@ -35,11 +35,7 @@ type pollResult struct {
 // returns an error only when the store fails or ctx was cancelled.
 func pollOnce(ctx context.Context, f *fetcher.Fetcher, st *storage.Store, src tidings.Source) (pollResult, error) {
 	start := time.Now()
-	var prev tidings.SourceState
-	var err error
-	// Read (a JSON decode) on a stack of its own, so that this goroutine
-	// waits for a fetch slot with a small one (see poller.loop).
-	onFreshStack(func() { prev, _, err = st.SourceState(ctx, src.Name) })
+	prev, _, err := st.SourceState(ctx, src.Name)
 	if err != nil {
 		return pollResult{source: src.Name}, fmt.Errorf("read state of source %q: %w", src.Name, err)
 	}
@@ -97,7 +93,7 @@ func logPoll(log *slog.Logger, src tidings.Source, r pollResult) {
 	}
 }
 
-// poller runs one goroutine per source that sleeps until the source is due,
+// poller keeps a timer per source that fires when the source is due, then
 // polls it and stores the result. The fetcher bounds how many run at once.
 //
 // Two contexts govern it, so that a shutdown can stop scheduling at once
@@ -180,12 +176,11 @@ func (p *poller) update(sources []tidings.Source) {
 		l := &sourceLoop{src: s, done: make(chan struct{}), cancel: func() { stop(); cancelPoll() }}
 		p.running[s.Name] = l
 		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			defer close(l.done)
-			defer cancelPoll()
-			p.loop(sched, pollCtx, s)
-		}()
+		p.start(sched, pollCtx, s, func() {
+			cancelPoll()
+			close(l.done)
+			p.wg.Done()
+		})
 	}
 }
 
@@ -238,59 +233,62 @@ func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
 	return p.fetcher
 }
 
-// loop polls one source until sched ends. The first poll is due at once
-// (spread over a few seconds so a start does not hit every feed in the
-// same instant), unless the stored state says to wait (backoff, Retry-After).
-// Each poll runs under pollCtx, which outlives sched during a graceful stop.
+// start schedules polls of one source until sched ends. The first poll is
+// due at once (spread over a few seconds so a start does not hit every feed
+// in the same instant), unless the stored state says to wait (backoff,
+// Retry-After). Each poll runs under pollCtx, which outlives sched during a
+// graceful stop; finish is called once, when the source is done with.
 //
-// The loop itself only waits. Whatever reads the store, fetches or parses
-// runs on a stack of its own that is freed when the poll ends (see
-// onFreshStack): a loop that did it itself would keep the deep stack a
-// fetch and parse grew for as long as it sleeps, and with 10,000 sources
-// those stacks were most of the daemon's memory (bench/README.md).
-func (p *poller) loop(sched, pollCtx context.Context, src tidings.Source) {
-	var first time.Duration
-	onFreshStack(func() {
+// A source waiting for its next poll holds no goroutine, only a timer
+// (time.AfterFunc): each poll runs on the timer's goroutine, which ends
+// with it. With a goroutine per source that sleeps between polls, 10,000
+// sources kept 10,000 stacks, grown by the fetch and parse they had run,
+// for as long as the daemon lived (bench/README.md, poll-cycle memory).
+//
+// Whoever runs the source's step (the first read, a timer that fired)
+// either arms the next timer or calls finish; a stop that finds a timer
+// armed stops it and finishes instead.
+func (p *poller) start(sched, pollCtx context.Context, src tidings.Source, finish func()) {
+	var mu sync.Mutex
+	var timer *time.Timer
+	var done sync.Once
+	end := func() { done.Do(finish) }
+	var step func()
+	arm := func(wait time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sched.Err() != nil {
+			end()
+			return
+		}
+		timer = time.AfterFunc(wait, step)
+	}
+	step = func() {
+		if sched.Err() != nil {
+			end() // both were ready: stopping wins
+			return
+		}
+		wait, stop := p.pollStep(sched, pollCtx, src)
+		if stop {
+			end()
+			return
+		}
+		arm(wait)
+	}
+	context.AfterFunc(sched, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if timer != nil && timer.Stop() {
+			end() // the timer held the source: nobody else will end it
+		}
+	})
+	go func() {
 		state, _, err := p.store.SourceState(sched, src.Name)
 		if err != nil && sched.Err() == nil {
 			p.log.Error("read source state", "source", src.Name, "err", err)
 		}
-		first = time.Until(firstPoll(state, src, time.Now()))
-	})
-	timer := time.NewTimer(first)
-	defer timer.Stop()
-	for {
-		select {
-		case <-sched.Done():
-			return
-		case <-timer.C:
-		}
-		if sched.Err() != nil {
-			return // both were ready: stopping wins
-		}
-		var wait time.Duration
-		var stop bool
-		onFreshStack(func() { wait, stop = p.pollStep(sched, pollCtx, src) })
-		if stop {
-			return
-		}
-		timer.Reset(wait)
-	}
-}
-
-// onFreshStack runs f on a goroutine of its own and waits for it. A
-// source's loop lives as long as the daemon and mostly waits, but what runs
-// on it grows its stack for good (the runtime shrinks a stack only at a
-// garbage collection, by half), so the deep calls of a poll (HTTP, parsing,
-// the store) run on a goroutine that ends with them: with 10,000 sources
-// the loops otherwise kept 82 MB of 8 KB stacks between polls.
-func onFreshStack(f func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		f()
+		arm(time.Until(firstPoll(state, src, time.Now())))
 	}()
-	<-done
 }
 
 // pollStep polls src once, when due, and stores the result; it returns how
