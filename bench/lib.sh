@@ -45,6 +45,19 @@ build_tidings() {
   TIDINGS="$OUT/bin/tidings"
 }
 
+# gen_workload SOURCES ITEMS PORT: the generated feeds that bench/ingest and
+# bench/miniflux share, written once to $DATA (set here), with the config
+# pointed at a server on PORT (it may differ from run to run).
+gen_workload() {
+  DATA="$OUT/ingest-${1}x${2}"
+  if [ ! -f "$DATA/.done" ]; then
+    rm -rf "$DATA"
+    go run ./bench/gen -sources "$1" -items "$2" -out "$DATA" -url "http://127.0.0.1:PORT/feeds/"
+    touch "$DATA/.done"
+  fi
+  sed -i -E "s#http://127\.0\.0\.1:[A-Z0-9]+/feeds/#http://127.0.0.1:$3/feeds/#" "$DATA/tidings.yaml"
+}
+
 # free_port N: the first port from N up that nothing listens on.
 free_port() {
   local p=$1

@@ -28,14 +28,7 @@ say "machine: $(machine)"
 # 1. Corpus ratio. The generated sample is the first 100 feeds of part 2.
 # The port of the last run if it is free, so a kept store stays valid.
 PORT=$(free_port "$(cat "$OUT/ingest-${SOURCES}x${ITEMS}/.port" 2>/dev/null || echo 18081)")
-DATA="$OUT/ingest-${SOURCES}x${ITEMS}"
-if [ ! -f "$DATA/.done" ]; then
-  rm -rf "$DATA"
-  go run ./bench/gen -sources "$SOURCES" -items "$ITEMS" -out "$DATA" -url "http://127.0.0.1:PORT/feeds/"
-  touch "$DATA/.done"
-fi
-# The port may differ from run to run: point the config at this run's.
-sed -i -E "s#http://127\.0\.0\.1:[A-Z0-9]+/feeds/#http://127.0.0.1:$PORT/feeds/#" "$DATA/tidings.yaml"
+gen_workload "$SOURCES" "$ITEMS" "$PORT"
 OLDPORT=$(cat "$DATA/.port" 2>/dev/null || true)
 echo "$PORT" >"$DATA/.port"
 

@@ -73,13 +73,7 @@ LOAD_START=$(load)
 # The workload: the same generator and folder as bench/ingest/run.sh, so the
 # two scripts share it.
 PORT=$(free_port 18081)
-DATA="$OUT/ingest-${SOURCES}x${ITEMS}"
-if [ ! -f "$DATA/.done" ]; then
-  rm -rf "$DATA"
-  go run ./bench/gen -sources "$SOURCES" -items "$ITEMS" -out "$DATA" -url "http://127.0.0.1:PORT/feeds/"
-  touch "$DATA/.done"
-fi
-sed -i -E "s#http://127\.0\.0\.1:[A-Z0-9]+/feeds/#http://127.0.0.1:$PORT/feeds/#" "$DATA/tidings.yaml"
+gen_workload "$SOURCES" "$ITEMS" "$PORT"
 start_nginx "$DATA" "$PORT"
 wait_http "http://127.0.0.1:$PORT/feeds/s00000.xml"
 
