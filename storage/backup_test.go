@@ -86,8 +86,8 @@ func TestCompact(t *testing.T) {
 		t.Errorf("Compact: %d bytes before, %d after, want smaller", before, after)
 	}
 	s2 := mustOpenAt(t, path, Options{})
-	if st := mustStats(t, s2); st.Items != 10 || st.Tombstones != 3000 {
-		t.Errorf("after Compact: %d items, %d tombstones, want 10 and 3000", st.Items, st.Tombstones)
+	if st, tombs := mustStats(t, s2), mustTombstones(t, s2); st.Items != 10 || tombs != 3000 {
+		t.Errorf("after Compact: %d items, %d tombstones, want 10 and 3000", st.Items, tombs)
 	}
 	checkIndexes(t, s2)
 }

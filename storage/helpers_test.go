@@ -110,6 +110,15 @@ func mustStats(tb testing.TB, s *Store) Stats {
 	return st
 }
 
+func mustTombstones(tb testing.TB, s *Store) int {
+	tb.Helper()
+	n, err := s.Tombstones(context.Background())
+	if err != nil {
+		tb.Fatalf("Tombstones: %v", err)
+	}
+	return n
+}
+
 // checkIndexes fails the test unless every index and count agrees with the
 // items bucket (Store.Verify).
 func checkIndexes(tb testing.TB, s *Store) {

@@ -545,12 +545,27 @@ func (s *Store) Item(ctx context.Context, source, id string) (tidings.Item, erro
 type Stats struct {
 	Items      int            // items stored
 	PerSource  map[string]int // items stored per source (sources with none are absent)
-	Tombstones int            // identities of pruned items still remembered
 	SizeBytes  int64          // size of the data in the file
 	LastChange time.Time      // time of the last SavePoll that added or updated an item; zero if none
 }
 
-// Stats returns counts and sizes without walking the items.
+// Tombstones counts the identities of pruned items still remembered. It
+// walks their bucket, so it is for tools and tests, not for every request.
+func (s *Store) Tombstones(ctx context.Context) (int, error) {
+	n := 0
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		n = s.buckets(tx).tombs.Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: count tombstones: %w", err)
+	}
+	return n, nil
+}
+
+// Stats returns counts and sizes without walking the items or the
+// tombstones: /metrics calls it on every scrape, and a long-running store
+// remembers many pruned identities (see Tombstones).
 func (s *Store) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{PerSource: map[string]int{}}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -564,7 +579,6 @@ func (s *Store) Stats(ctx context.Context) (Stats, error) {
 		if err != nil {
 			return err
 		}
-		st.Tombstones = b.tombs.Stats().KeyN
 		st.SizeBytes = tx.Size()
 		if v := b.meta.Get(metaLastChange); len(v) == timeLen {
 			st.LastChange = getTime(v)

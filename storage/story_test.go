@@ -386,8 +386,8 @@ func TestChurnAfterPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIndexes(t, s)
-	if st := mustStats(t, s); st.Tombstones != 0 {
-		t.Errorf("%d tombstones left", st.Tombstones)
+	if n := mustTombstones(t, s); n != 0 {
+		t.Errorf("%d tombstones left", n)
 	}
 	saved, err := s.SavePoll(ctx, "s", []tidings.Item{churned}, tidings.SourceState{})
 	if err != nil || saved.New != 1 {
