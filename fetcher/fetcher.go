@@ -336,7 +336,9 @@ func canceled(src tidings.Source, prev tidings.SourceState, err error) (Result, 
 	return Result{State: st}, fmt.Errorf("fetcher: poll %s stopped: %w", src.Name, err)
 }
 
-func (f *Fetcher) interval(src tidings.Source) time.Duration {
+// Interval is the poll interval configured for src: its own, or the
+// fetcher's default. Adaptive scheduling may poll less often, never more.
+func (f *Fetcher) Interval(src tidings.Source) time.Duration {
 	if src.Interval > 0 {
 		return src.Interval
 	}
@@ -406,7 +408,7 @@ func (f *Fetcher) failed(src tidings.Source, prev tidings.SourceState, start str
 	st.Failures++
 	st.AvgLatencyMS = averageLatency(prev.AvgLatencyMS, resp)
 	st.RetryAfter = time.Time{}
-	st.NextPoll = now.Add(jitter(backoff(f.interval(src), st.Failures)))
+	st.NextPoll = now.Add(jitter(backoff(f.Interval(src), st.Failures)))
 	if se, ok := errors.AsType[*StatusError](err); ok && !se.RetryAfter.IsZero() {
 		st.RetryAfter = se.RetryAfter
 		if se.RetryAfter.After(st.NextPoll) {

@@ -175,6 +175,6 @@ func skipTo(t time.Time, hours uint32, days uint8) time.Time {
 
 // schedule sets st.Interval and st.NextPoll after a successful poll.
 func (f *Fetcher) schedule(src tidings.Source, st *tidings.SourceState, now time.Time, httpHint time.Duration) {
-	st.Interval = adaptive(f.interval(src), st.FeedHint, httpHint)
+	st.Interval = adaptive(f.Interval(src), st.FeedHint, httpHint)
 	st.NextPoll = skipTo(now.Add(jitter(st.Interval)), st.SkipHours, st.SkipDays)
 }

@@ -233,6 +233,13 @@ func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
 	return p.fetcher
 }
 
+// currentFetcher is the fetcher polls use now (a reload may replace it).
+func (p *poller) currentFetcher() *fetcher.Fetcher {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fetcher
+}
+
 // start schedules polls of one source until sched ends. The first poll is
 // due at once (spread over a few seconds so a start does not hit every feed
 // in the same instant), unless the stored state says to wait (backoff,
@@ -287,7 +294,8 @@ func (p *poller) start(sched, pollCtx context.Context, src tidings.Source, finis
 		if err != nil && sched.Err() == nil {
 			p.log.Error("read source state", "source", src.Name, "err", err)
 		}
-		arm(time.Until(firstPoll(state, src, time.Now())))
+		interval := p.currentFetcher().Interval(src)
+		arm(time.Until(firstPoll(state, src, interval, time.Now())))
 	}()
 }
 
@@ -335,15 +343,16 @@ func (p *poller) pollStep(sched, pollCtx context.Context, src tidings.Source) (w
 // firstPoll is when a source loop polls first: at once (spread over
 // startSpread) unless the stored state says to wait, for a backoff or a
 // server's Retry-After, which thus survive a restart.
-func firstPoll(state tidings.SourceState, src tidings.Source, now time.Time) time.Time {
+func firstPoll(state tidings.SourceState, src tidings.Source, interval time.Duration, now time.Time) time.Time {
 	next := state.NextPoll
 	switch {
 	case state.SourceURL != "" && state.SourceURL != src.URL:
 		// The URL was edited: the schedule was the old feed's.
 		next = time.Time{}
-	case state.LastError == "" && src.Interval > 0 && next.After(now.Add(src.Interval)):
-		// The interval was shortened: no need to sit out the old one.
-		next = now.Add(src.Interval)
+	case state.LastError == "" && interval > 0 && next.After(now.Add(interval)):
+		// The interval (the source's own or fetch.interval) was shortened:
+		// no need to sit out the old one.
+		next = now.Add(interval)
 	}
 	if state.RetryAfter.After(next) {
 		next = state.RetryAfter

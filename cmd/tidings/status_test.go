@@ -172,10 +172,10 @@ func TestStatusAndRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if first := firstPoll(state, tidings.Source{}, now); first.Before(now.Add(50 * time.Minute)) {
+	if first := firstPoll(state, tidings.Source{}, 0, now); first.Before(now.Add(50 * time.Minute)) {
 		t.Errorf("after a restart the throttled feed is polled at %v, before its Retry-After %v", first, state.RetryAfter)
 	}
-	if first := firstPoll(tidings.SourceState{}, tidings.Source{}, now); first.After(now.Add(startSpread)) {
+	if first := firstPoll(tidings.SourceState{}, tidings.Source{}, 0, now); first.After(now.Add(startSpread)) {
 		t.Errorf("a new source waits until %v", first)
 	}
 }
@@ -184,17 +184,21 @@ func TestStatusAndRetryAfter(t *testing.T) {
 func TestFirstPoll(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	tests := map[string]struct {
-		state  tidings.SourceState
-		lo, hi time.Time
+		state    tidings.SourceState
+		interval time.Duration // the source's configured interval
+		lo, hi   time.Time
 	}{
-		"never polled":         {tidings.SourceState{}, now, now.Add(startSpread)},
-		"due long ago":         {tidings.SourceState{NextPoll: now.Add(-time.Hour)}, now, now.Add(startSpread)},
-		"backing off":          {tidings.SourceState{NextPoll: now.Add(time.Hour)}, now.Add(time.Hour), now.Add(time.Hour)},
-		"retry-after is later": {tidings.SourceState{NextPoll: now.Add(time.Minute), RetryAfter: now.Add(2 * time.Hour)}, now.Add(2 * time.Hour), now.Add(2 * time.Hour)},
+		"never polled":                           {tidings.SourceState{}, 0, now, now.Add(startSpread)},
+		"due long ago":                           {tidings.SourceState{NextPoll: now.Add(-time.Hour)}, 0, now, now.Add(startSpread)},
+		"backing off":                            {tidings.SourceState{NextPoll: now.Add(time.Hour)}, 0, now.Add(time.Hour), now.Add(time.Hour)},
+		"retry-after is later":                   {tidings.SourceState{NextPoll: now.Add(time.Minute), RetryAfter: now.Add(2 * time.Hour)}, 0, now.Add(2 * time.Hour), now.Add(2 * time.Hour)},
+		"interval shortened since the last poll": {tidings.SourceState{NextPoll: now.Add(24 * time.Hour)}, time.Minute, now.Add(time.Minute), now.Add(time.Minute)},
+		"interval unchanged":                     {tidings.SourceState{NextPoll: now.Add(30 * time.Minute)}, time.Hour, now.Add(30 * time.Minute), now.Add(30 * time.Minute)},
+		"failing source keeps its backoff":       {tidings.SourceState{NextPoll: now.Add(4 * time.Hour), LastError: "timeout"}, time.Minute, now.Add(4 * time.Hour), now.Add(4 * time.Hour)},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := firstPoll(tc.state, tidings.Source{}, now)
+			got := firstPoll(tc.state, tidings.Source{}, tc.interval, now)
 			if got.Before(tc.lo) || got.After(tc.hi) {
 				t.Errorf("firstPoll = %v, want within [%v, %v]", got, tc.lo, tc.hi)
 			}
