@@ -125,7 +125,7 @@ type poller struct {
 type sourceLoop struct {
 	src    tidings.Source
 	cancel context.CancelFunc // stops scheduling and cancels a poll in flight
-	done   chan struct{}      // closed when the loop has returned
+	done   chan struct{}      // closed once no poll of it is scheduled or in flight
 }
 
 func newPoller(ctx, abort context.Context, f *fetcher.Fetcher, st *storage.Store, log *slog.Logger) *poller {
@@ -340,7 +340,7 @@ func (p *poller) pollStep(sched, pollCtx context.Context, src tidings.Source) (w
 	return wait, false
 }
 
-// firstPoll is when a source loop polls first: at once (spread over
+// firstPoll is when a source polls first: at once (spread over
 // startSpread) unless the stored state says to wait, for a backoff or a
 // server's Retry-After, which thus survive a restart.
 func firstPoll(state tidings.SourceState, src tidings.Source, interval time.Duration, now time.Time) time.Time {

@@ -180,7 +180,7 @@ func TestStatusAndRetryAfter(t *testing.T) {
 	}
 }
 
-// TestFirstPoll covers the start-up schedule of a source loop.
+// TestFirstPoll covers the start-up schedule of a source.
 func TestFirstPoll(t *testing.T) {
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	tests := map[string]struct {
