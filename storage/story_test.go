@@ -214,6 +214,18 @@ func TestTopicIndex(t *testing.T) {
 	if err := s.TopicNewest(ctx, "rain", func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
 		t.Errorf("TopicNewest of a dropped topic = %v, want ErrTopicNotIndexed", err)
 	}
+	// A caller naming the version it expects reads the index of that
+	// version only: one that defines the topic otherwise (v1, v3) does not.
+	for _, tc := range []struct {
+		version string
+		want    error
+	}{{"v2", nil}, {"", nil}, {"v1", ErrTopicNotIndexed}, {"v3", ErrTopicNotIndexed}} {
+		n := 0
+		err := s.TopicNewestSkip(ctx, "bus", tc.version, nil, func(*tidings.Item) bool { n++; return true })
+		if !errors.Is(err, tc.want) || tc.want == nil && n != 1 {
+			t.Errorf("TopicNewestSkip(bus, version %q) = %v after %d items, want %v", tc.version, err, n, tc.want)
+		}
+	}
 	checkIndexes(t, s)
 	s.Close()
 
@@ -417,7 +429,7 @@ func TestTopicHints(t *testing.T) {
 		_ = s.Newest(ctx, func(it *tidings.Item) bool { stored[it.ID] = it; return true })
 		var hints []TopicHint
 		var read []string
-		err := s.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool {
+		err := s.TopicNewestSkip(ctx, "bus", "", func(h TopicHint) bool {
 			hints = append(hints, h)
 			return len(hints) == 2 // pass over the second
 		}, func(it *tidings.Item) bool { read = append(read, it.ID); return true })
@@ -486,7 +498,7 @@ func TestTopicIndexOldLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = ro.SetTopics(ctx, []TopicDef{def})
-	if err := ro.TopicNewestSkip(ctx, "bus", func(TopicHint) bool { return false }, func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
+	if err := ro.TopicNewestSkip(ctx, "bus", "", func(TopicHint) bool { return false }, func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
 		t.Errorf("TopicNewestSkip of an old-layout index = %v, want ErrTopicNotIndexed", err)
 	}
 	ro.Close()
@@ -498,7 +510,7 @@ func TestTopicIndexOldLayout(t *testing.T) {
 		t.Errorf("bus after rebuild = %q, want %q", got, want)
 	}
 	var hints int
-	err = s2.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool { hints++; return false }, func(*tidings.Item) bool { return true })
+	err = s2.TopicNewestSkip(ctx, "bus", "", func(h TopicHint) bool { hints++; return false }, func(*tidings.Item) bool { return true })
 	if err != nil || hints != 2 {
 		t.Errorf("TopicNewestSkip after rebuild: %d hints, %v; want 2", hints, err)
 	}

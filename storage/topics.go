@@ -293,13 +293,17 @@ type TopicHint struct {
 // ErrTopicNotIndexed if the topic has no up-to-date index (see SetTopics).
 // The same rules as for Newest hold for fn.
 func (s *Store) TopicNewest(ctx context.Context, topic string, fn func(it *tidings.Item) bool) error {
-	return s.TopicNewestSkip(ctx, topic, nil, fn)
+	return s.TopicNewestSkip(ctx, topic, "", nil, fn)
 }
 
 // TopicNewestSkip is TopicNewest, but first calls skip (if not nil) with
 // what the index holds about each item, and passes over the items for which
-// it returns true without reading them.
-func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(TopicHint) bool, fn func(it *tidings.Item) bool) error {
+// it returns true without reading them. A version other than "" must be
+// the TopicDef.Version the index is kept by, or the walk fails with
+// ErrTopicNotIndexed: a caller whose definition of the topic is newer than
+// the store's (a reload whose SetTopics has not run yet) can then trust
+// that every item walked matches its own definition.
+func (s *Store) TopicNewestSkip(ctx context.Context, topic, version string, skip func(TopicHint) bool, fn func(it *tidings.Item) bool) error {
 	var def *TopicDef
 	if p := s.topics.Load(); p != nil {
 		for i := range *p {
@@ -308,7 +312,7 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 			}
 		}
 	}
-	if def == nil {
+	if def == nil || version != "" && def.Version != version {
 		return fmt.Errorf("storage: walk topic %q: %w", topic, ErrTopicNotIndexed)
 	}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -324,6 +328,8 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 		} else {
 			k, v = c.Prev()
 		}
+		// One cursor for every item read: Bucket.Get makes one per call.
+		items := b.items.Cursor()
 		n := 0
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			if n++; n%ctxCheckEvery == 0 {
@@ -344,8 +350,8 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 				}
 			}
 			ik := k[len(prefix)+2*timeLen:]
-			iv := b.items.Get(ik)
-			if iv == nil {
+			got, iv := items.Seek(ik)
+			if iv == nil || !bytes.Equal(got, ik) {
 				return fmt.Errorf("topic index names missing item %q", ik)
 			}
 			it := new(tidings.Item)
