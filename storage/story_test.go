@@ -516,3 +516,30 @@ func TestTopicIndexOldLayout(t *testing.T) {
 	}
 	checkIndexes(t, s2)
 }
+
+// TestTopicMatchAhead: topics matched before the write transaction (for
+// new items, outside the one writer) give the index the transaction would
+// have given; an item without a published time, which gets one there, is
+// matched there, and a topic changed in between is matched by its new
+// definition.
+func TestTopicMatchAhead(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	dated := TopicDef{Name: "dated", Version: "v1", Match: func(it *tidings.Item) bool { return !it.Published.IsZero() }}
+	odd := TopicDef{Name: "odd", Version: "v1", Match: func(it *tidings.Item) bool { return strings.HasSuffix(it.ID, "1") || strings.HasSuffix(it.ID, "3") }}
+	if err := s.SetTopics(ctx, []TopicDef{dated, odd}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	items := []tidings.Item{newItem("a", "1", t0), newItem("a", "2", t0.Add(time.Hour)), newItem("a", "3", time.Time{})}
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "dated"), []string{"a/3", "a/2", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("dated = %q, want %q (a/3 is dated in the transaction, first seen now)", got, want)
+	}
+	if got, want := topicIDs(t, s, "odd"), []string{"a/3", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("odd = %q, want %q", got, want)
+	}
+	checkIndexes(t, s)
+}

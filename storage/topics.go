@@ -34,7 +34,8 @@ type TopicDef struct {
 	Version string
 	// Match reports whether an item belongs to the topic. It is called
 	// inside write transactions, so it must be fast and must not call the
-	// Store.
+	// Store, and before them by concurrent SavePolls, so it must be safe
+	// for concurrent use.
 	Match func(it *tidings.Item) bool
 }
 
@@ -229,12 +230,13 @@ func topicValue(it *tidings.Item) []byte {
 }
 
 // indexTopics puts or deletes the item's keys in every known topic's index
-// as the topic matches it or not.
-func indexTopics(b txBuckets, ik []byte, it *tidings.Item) error {
-	for _, d := range b.topics {
+// as the topic matches it or not; matched, if not nil, says that for each
+// of b.topics (found ahead, see analyzed).
+func indexTopics(b txBuckets, ik []byte, it *tidings.Item, matched []bool) error {
+	for j, d := range b.topics {
 		k := topicKey(d.Name, it.Published, it.FirstSeen, ik)
 		var err error
-		if d.Match(it) {
+		if matched != nil && matched[j] || matched == nil && d.Match(it) {
 			err = b.byTopic.Put(k, topicValue(it))
 		} else {
 			err = b.byTopic.Delete(k)
