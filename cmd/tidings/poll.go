@@ -156,8 +156,7 @@ type sourceLoop struct {
 	// Guarded by poller.mu.
 	host     string    // its per-host key (fetcher.HostKey)
 	due      time.Time // when its next poll is due, while queued
-	idx      int       // index in its host's queue; -1 while not queued
-	running  bool      // a worker polls it
+	idx      int       // index in its host's queue; -1 while not queued or polled
 	finished bool      // done is closed
 }
 
@@ -372,7 +371,6 @@ func (p *poller) nextLocked() *sourceLoop {
 	l := heap.Pop(&h.q).(*sourceLoop)
 	h.busy++
 	p.fixHostLocked(h)
-	l.running = true
 	p.inFlight[l.src.Name] = true
 	return l
 }
@@ -395,7 +393,6 @@ func (p *poller) work() {
 		p.mu.Unlock()
 		wait, host, stop := p.pollStep(l, f)
 		p.mu.Lock()
-		l.running = false
 		delete(p.inFlight, l.src.Name)
 		if h := p.hosts[l.host]; h != nil {
 			h.busy--
