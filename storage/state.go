@@ -99,6 +99,7 @@ func (s *Store) group(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 // and must be run again alone.
 func (s *Store) result(c *groupCall, err error) error {
 	if err == errSolo {
+		defer s.mapped.touched()
 		return s.db.Update(c.fn)
 	}
 	return err
@@ -109,6 +110,7 @@ func (s *Store) result(c *groupCall, err error) error {
 // and the others run again in a new transaction: one bad poll does not
 // cost the others theirs. A failed commit (disk full) fails them all.
 func (s *Store) commitGroup(calls []*groupCall) {
+	defer s.mapped.touched()
 	for len(calls) > 0 {
 		failed := -1
 		err := s.db.Update(func(tx *bolt.Tx) error {

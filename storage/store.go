@@ -118,6 +118,8 @@ type Store struct {
 	commit committer
 
 	topics atomic.Pointer[[]TopicDef] // set by SetTopics; nil until then
+	// mapped releases the file's pages the process has mapped (mapped.go).
+	mapped mapped
 }
 
 // lockedError names the path that is locked; it unwraps to ErrLocked.
@@ -166,7 +168,7 @@ func Open(path string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, opts: opts, now: now}
+	s := &Store{db: db, path: path, opts: opts, now: now, mapped: mapped{db: db, enabled: canReleaseMapped}}
 	if opts.ReadOnly {
 		err = db.View(checkSchema)
 	} else {
@@ -281,6 +283,7 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if s.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	defer s.mapped.touched()
 	return s.db.Update(fn)
 }
 
@@ -289,5 +292,6 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer s.mapped.touched()
 	return s.db.View(fn)
 }

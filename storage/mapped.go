@@ -1,0 +1,51 @@
+package storage
+
+import (
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// releaseAfter is how long after a read the store lets go of the file's
+// pages it has mapped; reads meanwhile share the one release.
+const releaseAfter = time.Second
+
+// mapped drops the process's mappings of the store file's pages a moment
+// after they were read. bbolt reads through a memory map, and for each
+// page read the kernel maps the cached pages around it (64 KB), so reads
+// scattered over a large store (every source's state at start-up, a poll
+// cycle, a topic's index) leave hundreds of megabytes of clean page cache
+// counted in the daemon's resident set: 450 MB after start-up with 10,000
+// sources and a 3.3 GB store in the page cache, against 45 MB of memory
+// of its own. Counted there, they weigh in the kernel's choice of a
+// process to kill when memory runs out, and make the daemon look heavier
+// than it is to whoever watches its RSS. Released, they stay in the page
+// cache, and the next read of one maps it again (a minor fault, about a
+// microsecond per 64 KB).
+type mapped struct {
+	db      *bolt.DB
+	pending atomic.Bool // a release is scheduled
+	enabled bool        // the platform can release (see releaseMapped)
+}
+
+// touched records that pages were read: they are released releaseAfter
+// from the first read since the last release.
+func (m *mapped) touched() {
+	if !m.enabled || !m.pending.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(releaseAfter, m.release)
+}
+
+// release drops the mappings now. A read transaction holds bbolt's map in
+// place (it is remapped only when no transaction is open), so the range
+// released is the map, not whatever the address space holds there after a
+// remap. Transactions reading meanwhile fault their pages in again. On a
+// closed store View fails and there is nothing to release.
+func (m *mapped) release() {
+	m.pending.Store(false)
+	_ = m.db.View(func(tx *bolt.Tx) error {
+		return releaseMapped(tx.DB().Info().Data, int(tx.Size()))
+	})
+}
