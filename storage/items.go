@@ -480,6 +480,11 @@ func (s *Store) SourceStates(ctx context.Context) ([]tidings.SourceState, error)
 				return fmt.Errorf("decode state of %q: %w", k, err)
 			}
 			states = append(states, st)
+			if len(states)%releaseEvery == 0 {
+				// Every state's page is mapped with those around it:
+				// 10,000 states mapped 150 MB in this one transaction.
+				s.mapped.releaseIn(tx)
+			}
 			return nil
 		})
 	})

@@ -9,7 +9,7 @@ import (
 
 // releaseAfter is how long after a read the store lets go of the file's
 // pages it has mapped; reads meanwhile share the one release.
-const releaseAfter = time.Second
+const releaseAfter = 100 * time.Millisecond
 
 // mapped drops the process's mappings of the store file's pages a moment
 // after they were read. bbolt reads through a memory map, and for each
@@ -36,6 +36,21 @@ func (m *mapped) touched() {
 		return
 	}
 	time.AfterFunc(releaseAfter, m.release)
+}
+
+// releaseEvery is how many records a long walk in one transaction reads
+// between releases (releaseIn).
+const releaseEvery = 1000
+
+// releaseIn drops the mappings from within the read transaction tx, for a
+// walk too long to wait for its end: the data it has read stays valid,
+// read again from the page cache when touched. (release cannot be called
+// there: a second read transaction in the same goroutine could wait
+// forever behind a writer waiting to remap.)
+func (m *mapped) releaseIn(tx *bolt.Tx) {
+	if m.enabled {
+		_ = releaseMapped(tx.DB().Info().Data, int(tx.Size()))
+	}
 }
 
 // release drops the mappings now. A read transaction holds bbolt's map in
