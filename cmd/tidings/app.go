@@ -135,7 +135,7 @@ type hotView struct {
 
 // hotDoc returns the cached document at a request path if it is current:
 // rendered for the store as it is and the running config, not expired.
-// It never renders; on a miss the request takes the handler's way.
+// It never renders (renderAt does).
 func (p *publisher) hotDoc(path []byte) (hotDoc, bool) {
 	hv := p.hot.Load()
 	if hv == nil || hv.storeGen != p.store.Generation() {
@@ -260,6 +260,36 @@ func (p *publisher) current() *setup {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.setup
+}
+
+// renderAt renders the document at a request path the fast path parsed,
+// as its handler would (the same calls, so the same cache), when the hot
+// view lacks it, and returns it from there. It reports false when there is
+// no such document, the render failed (the handler will then answer, and
+// log, for itself) or the store changed again meanwhile.
+func (p *publisher) renderAt(ctx context.Context, path []byte) (hotDoc, bool) {
+	var err error
+	switch file, topic := bytes.CutPrefix(path, []byte("/topics/")); {
+	case string(path) == "/":
+		_, err = p.index(ctx)
+	case string(path) == "/topics.opml":
+		_, err = p.opml(ctx)
+	case topic:
+		name, f, ok := topicFile(string(file))
+		if !ok || topicRoute(name, f).path != string(path) {
+			return hotDoc{}, false // another spelling of a route: the handler's
+		}
+		var doc *rendered
+		if doc, err = p.topicFeed(ctx, name, f, 0); doc == nil {
+			return hotDoc{}, false // no such topic
+		}
+	default:
+		return hotDoc{}, false
+	}
+	if err != nil {
+		return hotDoc{}, false
+	}
+	return p.hotDoc(path)
 }
 
 // cached returns the document for key, building it with build on a miss;

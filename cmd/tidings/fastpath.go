@@ -25,8 +25,9 @@ import (
 //
 // Every connection of the public listener starts here. The first request
 // the fast path does not answer exactly as the handler would (anything but
-// a plain GET or HEAD of a document already rendered and current, see
-// parseRequest) is given to net/http with the rest of the connection: the
+// a plain GET or HEAD of a document that exists and renders, see
+// parseRequest and publisher.renderAt) is given to net/http with the rest
+// of the connection: the
 // bytes already read are replayed to it (handoffConn), through a listener
 // that the http.Server serves (handoffListener). Requests are only handed
 // over at their start, so pipelined requests keep their order.
@@ -50,6 +51,10 @@ type fastServer struct {
 	httpDone  chan struct{} // closed when hs closes handoffListener
 	closeHTTP sync.Once
 
+	// ctx ends renders on the fast path when its connections are cut.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	closing atomic.Bool
 	mu      sync.Mutex // guards ln and conns
 	ln      net.Listener
@@ -62,7 +67,10 @@ type fastServer struct {
 
 // newFastServer puts the fast path in front of hs, with its timeouts.
 func newFastServer(srv *server, hs *http.Server) *fastServer {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &fastServer{
+		ctx:               ctx,
+		cancel:            cancel,
 		srv:               srv,
 		hs:                hs,
 		log:               srv.log,
@@ -178,6 +186,7 @@ func (fs *fastServer) Shutdown(ctx context.Context) error {
 		fs.closeConns()
 		<-done
 	}
+	fs.cancel()
 	if herr := fs.hs.Shutdown(ctx); err == nil {
 		err = herr
 	}
@@ -198,6 +207,7 @@ func (fs *fastServer) Close() error {
 }
 
 func (fs *fastServer) closeConns() {
+	fs.cancel()
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for fc := range fs.conns {
@@ -267,7 +277,11 @@ func (fc *fastConn) serve() {
 		if res == parseOK {
 			var ok bool
 			if hd, ok = fs.srv.pub.hotDoc(req.path); !ok {
-				res = parseHandover
+				// Rendered here, after a poll changed the store, so that
+				// the connections open then stay on the fast path.
+				if hd, ok = fs.srv.pub.renderAt(fs.ctx, req.path); !ok {
+					res = parseHandover
+				}
 			}
 		}
 		switch res {
