@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -69,13 +70,14 @@ type fastServer struct {
 func newFastServer(srv *server, hs *http.Server) *fastServer {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &fastServer{
-		ctx:               ctx,
-		cancel:            cancel,
-		srv:               srv,
-		hs:                hs,
-		log:               srv.log,
-		readHeaderTimeout: hs.ReadHeaderTimeout,
-		idleTimeout:       hs.IdleTimeout,
+		ctx:    ctx,
+		cancel: cancel,
+		srv:    srv,
+		hs:     hs,
+		log:    srv.log,
+		// As net/http reads them: ReadTimeout stands in for the others.
+		readHeaderTimeout: cmp.Or(hs.ReadHeaderTimeout, hs.ReadTimeout),
+		idleTimeout:       cmp.Or(hs.IdleTimeout, hs.ReadTimeout),
 		writeTimeout:      hs.WriteTimeout,
 		handoff:           make(chan net.Conn),
 		acceptErr:         make(chan error),

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,8 +78,8 @@ topics:
 
 	hs := &http.Server{
 		Handler: srv.routes(), ConnContext: withConn,
-		ReadHeaderTimeout: cmpDuration(readHeader, 10*time.Second),
-		IdleTimeout:       cmpDuration(idle, 120*time.Second),
+		ReadHeaderTimeout: cmp.Or(readHeader, 10*time.Second),
+		IdleTimeout:       cmp.Or(idle, 120*time.Second),
 		WriteTimeout:      60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -114,13 +115,6 @@ topics:
 		}
 	}
 	return f
-}
-
-func cmpDuration(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }
 
 // exchange writes raw to a new connection to addr and reads the responses
@@ -597,5 +591,65 @@ func BenchmarkServeConn(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// TestFastPathShutdownFinishes: a request under way on the fast path when
+// Shutdown starts (here, waiting for its render) is answered, with
+// Connection: close, before Shutdown returns.
+func TestFastPathShutdownFinishes(t *testing.T) {
+	f := newFastFixture(t, 0, 0)
+	it := benchPosts("wire", 200, 1)
+	it[0].Published = time.Now()
+	if _, err := f.srv.store.SavePoll(context.Background(), "wire", it, tidings.SourceState{Name: "wire"}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.pub.mu.Lock() // as a long render would: the request waits for it
+	locked := true
+	defer func() {
+		if locked {
+			f.srv.pub.mu.Unlock()
+		}
+	}()
+	c, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /topics/all.rss HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitFor(t, "the request to be read", func() bool {
+		f.fs.mu.Lock()
+		defer f.fs.mu.Unlock()
+		for fc := range f.fs.conns {
+			if fc.state.Load() == connActive {
+				return true
+			}
+		}
+		return false
+	})
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- f.fs.Shutdown(ctx)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) with a request under way", err)
+	default:
+	}
+	f.srv.pub.mu.Unlock()
+	locked = false
+	br := bufio.NewReader(c)
+	resps, bodies := readResponses(t, br, "GET")
+	if resps[0].StatusCode != 200 || !resps[0].Close || len(bodies[0]) == 0 {
+		t.Errorf("status %d, Connection: close %v, %d bytes", resps[0].StatusCode, resps[0].Close, len(bodies[0]))
+	}
+	if !closedByServer(c, br) {
+		t.Error("the connection stayed open after its response")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Shutdown: %v", err)
 	}
 }
