@@ -264,33 +264,37 @@ func (p *publisher) current() *setup {
 
 // renderAt renders the document at a request path the fast path parsed,
 // as its handler would (the same calls, so the same cache), when the hot
-// view lacks it, and returns it from there. It reports false when there is
-// no such document, the render failed (the handler will then answer, and
-// log, for itself) or the store changed again meanwhile.
+// view lacks it. It reports false when there is no such document or the
+// render failed (the handler will then answer, and log, for itself).
 func (p *publisher) renderAt(ctx context.Context, path []byte) (hotDoc, bool) {
+	var doc *rendered
+	var rt route
 	var err error
 	switch file, topic := bytes.CutPrefix(path, []byte("/topics/")); {
-	case string(path) == "/":
-		_, err = p.index(ctx)
-	case string(path) == "/topics.opml":
-		_, err = p.opml(ctx)
+	case string(path) == indexRoute.path:
+		rt = indexRoute
+		doc, err = p.index(ctx)
+	case string(path) == opmlRoute.path:
+		rt = opmlRoute
+		doc, err = p.opml(ctx)
 	case topic:
 		name, f, ok := topicFile(string(file))
-		if !ok || topicRoute(name, f).path != string(path) {
+		if rt = topicRoute(name, f); !ok || rt.path != string(path) {
 			return hotDoc{}, false // another spelling of a route: the handler's
 		}
-		var doc *rendered
-		if doc, err = p.topicFeed(ctx, name, f, 0); doc == nil {
-			return hotDoc{}, false // no such topic
-		}
-	default:
+		doc, err = p.topicFeed(ctx, name, f, 0)
+	}
+	if err != nil || doc == nil { // nil: no such topic, or not a route
 		return hotDoc{}, false
 	}
-	if err != nil {
-		return hotDoc{}, false
-	}
-	return p.hotDoc(path)
+	return hotDoc{doc, rt}, true
 }
+
+// The routes of the pages.
+var (
+	indexRoute = route{path: "/", kind: "index"}
+	opmlRoute  = route{path: "/topics.opml", kind: "opml"}
+)
 
 // cached returns the document for key, building it with build on a miss;
 // a document built is listed in the hot view at rt unless rt is zero.
@@ -384,7 +388,7 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 
 // index returns the HTML page that lists the topics.
 func (p *publisher) index(ctx context.Context) (*rendered, error) {
-	return p.cached(ctx, cacheKey{page: "/"}, route{path: "/", kind: "index"}, func(ctx context.Context, s *setup) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "/"}, indexRoute, func(ctx context.Context, s *setup) (*rendered, error) {
 		sums := make([]feeds.TopicSummary, 0, len(s.topics))
 		var newest time.Time
 		for _, t := range s.topics {
@@ -424,7 +428,7 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 
 // opml returns the OPML list of every topic feed.
 func (p *publisher) opml(ctx context.Context) (*rendered, error) {
-	return p.cached(ctx, cacheKey{page: "opml"}, route{path: "/topics.opml", kind: "opml"}, func(ctx context.Context, s *setup) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "opml"}, opmlRoute, func(ctx context.Context, s *setup) (*rendered, error) {
 		var buf bytes.Buffer
 		if err := feeds.WriteOPML(&buf, s.topics, p.meta(ctx, s, nil)); err != nil {
 			return nil, fmt.Errorf("render OPML: %w", err)
