@@ -53,11 +53,14 @@ func BenchmarkRenderJSON50(b *testing.B)    { benchmarkRender(b, JSON, false) }
 func BenchmarkRenderRSS50Cold(b *testing.B) { benchmarkRender(b, RSS, true) }
 
 func forgetSanitized() {
-	for _, m := range []*memo{sanitized, stripped} {
+	for _, m := range []*memo[string]{sanitized, stripped, summarized} {
 		m.mu.Lock()
 		clear(m.m)
 		m.mu.Unlock()
 	}
+	linked.mu.Lock()
+	clear(linked.m)
+	linked.mu.Unlock()
 }
 
 func BenchmarkWriteIndex(b *testing.B) {

@@ -12,20 +12,20 @@ import "sync"
 // The memo holds at most max entries; when full it starts over, which costs
 // one render's worth of sanitizing and bounds memory at max × (input +
 // output) without bookkeeping per hit. It is safe for concurrent use.
-type memo struct {
-	fn  func(string) string
+type memo[K comparable] struct {
+	fn  func(K) string
 	max int
 
 	mu sync.Mutex
-	m  map[string]string
+	m  map[K]string
 }
 
-func newMemo(max int, fn func(string) string) *memo {
-	return &memo{fn: fn, max: max, m: make(map[string]string)}
+func newMemo[K comparable](max int, fn func(K) string) *memo[K] {
+	return &memo[K]{fn: fn, max: max, m: make(map[K]string)}
 }
 
 // get returns fn(s), computed at most once while s stays in the memo.
-func (c *memo) get(s string) string {
+func (c *memo[K]) get(s K) string {
 	c.mu.Lock()
 	out, ok := c.m[s]
 	c.mu.Unlock()

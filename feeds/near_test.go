@@ -347,3 +347,13 @@ func TestSelectorPastBudget(t *testing.T) {
 		t.Errorf("entries differ or fall short:\n%v\n%v", entries[0], entries[1])
 	}
 }
+
+// stories is Entries without the limit.
+func (s *Selector) stories() []Entry {
+	order, alsoIn := s.storyOrder(s.groups())
+	out := make([]Entry, len(order))
+	for n, i := range order {
+		out[n] = Entry{Item: s.items[i], AlsoIn: alsoIn[i]}
+	}
+	return out
+}

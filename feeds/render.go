@@ -178,8 +178,8 @@ func prepare(e *Entry, m Meta) item {
 		id:          ItemGUID(it.Source, it.ID),
 		title:       plainText(it.Title),
 		link:        absURL(it.Link),
-		summary:     absoluteLinks(sanitize(it.Summary), it.Link),
-		content:     absoluteLinks(sanitize(it.Content), it.Link),
+		summary:     publishable(it.Summary, it.Link),
+		content:     publishable(it.Content, it.Link),
 		image:       absURL(it.Image),
 		published:   published(it).UTC().Truncate(time.Second),
 		source:      clean(it.Source),
@@ -194,7 +194,7 @@ func prepare(e *Entry, m Meta) item {
 	}
 	out.summaryText = plainText(it.Summary)
 	if out.summaryText == "" && it.Summary == "" {
-		out.summaryText = truncateRunes(plainText(it.Content), 300)
+		out.summaryText = summarized.get(it.Content)
 	}
 	if out.title == "" {
 		// RSS allows an untitled item, Atom and most readers do not.
@@ -231,11 +231,31 @@ func prepare(e *Entry, m Meta) item {
 const memoSize = 4096
 
 // sanitized and stripped remember sanitize's and plainText's work on
-// markup, so an item is sanitized once, not once per format and render.
+// markup, so an item is sanitized once, not once per format and render;
+// linked and summarized remember what prepare makes of an item's HTML
+// from them (tokenizing it again to resolve links, gathering its first
+// words), which was most of a render once sanitizing was remembered.
 var (
-	sanitized = newMemo(memoSize, func(s string) string { return strings.TrimSpace(clean(ugc.Sanitize(clean(s)))) })
-	stripped  = newMemo(memoSize, func(s string) string { return html.UnescapeString(text.Sanitize(clean(s))) })
+	sanitized  = newMemo(memoSize, func(s string) string { return strings.TrimSpace(clean(ugc.Sanitize(clean(s)))) })
+	stripped   = newMemo(memoSize, func(s string) string { return html.UnescapeString(text.Sanitize(clean(s))) })
+	linked     = newMemo(memoSize, func(k linkedKey) string { return absoluteLinks(sanitize(k.html), k.base) })
+	summarized = newMemo(memoSize, func(s string) string { return plainPrefix(s, summaryLen) })
 )
+
+// linkedKey is an item's HTML and the link its relative URLs resolve against.
+type linkedKey struct{ html, base string }
+
+// publishable returns s sanitized, its links made absolute against base.
+func publishable(s, base string) string {
+	if s == "" {
+		return ""
+	}
+	return linked.get(linkedKey{s, base})
+}
+
+// summaryLen is how many characters of an item's text stand for a summary
+// it does not have.
+const summaryLen = 300
 
 // sanitize returns publishable HTML.
 func sanitize(s string) string {
@@ -254,6 +274,33 @@ func plainText(s string) string {
 		s = stripped.get(s)
 	}
 	return strings.Join(strings.Fields(clean(s)), " ")
+}
+
+// plainPrefix is truncateRunes(plainText(s), n), without collapsing the
+// white space of all of s first: a summary needs the start of an article,
+// and joining every word of a long one was a tenth of a feed's render.
+func plainPrefix(s string, n int) string {
+	if s == "" {
+		return ""
+	}
+	if strings.ContainsAny(s, "<&") {
+		s = stripped.get(s)
+	}
+	var b strings.Builder
+	runes := 0
+	// truncateRunes reads the first n runes and whether there are more:
+	// the words up to the first that passes n tell both.
+	for w := range strings.FieldsSeq(clean(s)) {
+		if runes > 0 {
+			b.WriteByte(' ')
+			runes++
+		}
+		b.WriteString(w)
+		if runes += utf8.RuneCountInString(w); runes > n {
+			break
+		}
+	}
+	return truncateRunes(b.String(), n)
 }
 
 // clean makes s valid UTF-8 without characters that XML 1.0 forbids

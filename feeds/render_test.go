@@ -460,3 +460,42 @@ func TestRenderBareItem(t *testing.T) {
 		})
 	}
 }
+
+// TestPlainPrefix: plainPrefix must say what truncateRunes(plainText(s), n)
+// says, for texts shorter, as long as and longer than n, with markup,
+// entities, runs of white space and invalid bytes.
+func TestPlainPrefix(t *testing.T) {
+	texts := []string{
+		"",
+		"  ",
+		"one",
+		"one two three",
+		"one  two\n\tthree   four five six",
+		"<p>Mexico&#39;s <b>peso</b>\n firms</p><script>x()</script> as inflation cools",
+		"Ünïcödé wörds, ñ and 漢字 mixed with ascii words here",
+		"bad \xff bytes \x01 and controls",
+		strings.Repeat("word ", 200),
+		strings.Repeat("a", 40) + " " + strings.Repeat("b", 40),
+	}
+	for _, it := range loadItems(t) {
+		texts = append(texts, it.Content, it.Summary)
+	}
+	for _, s := range texts {
+		for _, n := range []int{0, 1, 3, 5, 10, 13, 40, 41, 300} {
+			if got, want := plainPrefix(s, n), truncateRunes(plainText(s), n); got != want {
+				t.Errorf("plainPrefix(%.40q, %d) = %q, want %q", s, n, got, want)
+			}
+		}
+	}
+}
+
+func FuzzPlainPrefix(f *testing.F) {
+	f.Add("<p>one  two &amp; three</p>", 5)
+	f.Add(strings.Repeat("word ", 100), 300)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		n = n & 1023
+		if got, want := plainPrefix(s, n), truncateRunes(plainText(s), n); got != want {
+			t.Errorf("plainPrefix(%q, %d) = %q, want %q", s, n, got, want)
+		}
+	})
+}

@@ -193,3 +193,99 @@ func BenchmarkSelector1000(b *testing.B) {
 		selectAll(ct, 50, items)
 	}
 }
+
+// TestSelectorIndexed: a stream of only matching items (what a topic index
+// yields) gives the same entries whether Add matches them again or not;
+// a topic with an age: term keeps matching, since its index cannot exist.
+func TestSelectorIndexed(t *testing.T) {
+	items := loadItems(t)
+	for _, tc := range []struct {
+		topic   tidings.Topic
+		dynamic bool
+	}{
+		{topic: tidings.Topic{Name: "trade", Query: "trade OR tariff OR mexico"}},
+		{topic: tidings.Topic{Name: "other", Query: "penalties OR episode"}},
+		{topic: tidings.Topic{Name: "recent", Query: "age:<7d"}, dynamic: true},
+	} {
+		ct := mustCompile(t, tc.topic)
+		now := time.Date(2026, 2, 9, 0, 0, 0, 0, time.UTC)
+		var matching []tidings.Item
+		for _, it := range items {
+			if ct.MatchAt(&it, now) {
+				matching = append(matching, it)
+			}
+		}
+		if len(matching) == 0 || len(matching) == len(items) {
+			t.Fatalf("%s matches %d of %d fixture items: no test", tc.topic.Name, len(matching), len(items))
+		}
+		plain, indexed := NewSelector(ct, 20).At(now), NewSelector(ct, 20).At(now).Indexed()
+		for i := range matching {
+			plain.Add(&matching[i])
+			indexed.Add(&matching[i])
+		}
+		if got, want := entryIDs(indexed.Entries()), entryIDs(plain.Entries()); !slices.Equal(got, want) {
+			t.Errorf("%s: indexed entries = %q, want %q", tc.topic.Name, got, want)
+		}
+		// Offered an item the topic does not match, only a dynamic topic's
+		// Indexed Selector still looks.
+		var other tidings.Item
+		for _, it := range items {
+			if !ct.MatchAt(&it, now) {
+				other = it
+				break
+			}
+		}
+		s := NewSelector(ct, 20).At(now).Indexed()
+		s.Add(&other)
+		if kept := s.Matched() == 1; kept == tc.dynamic {
+			t.Errorf("%s: Indexed Selector kept an unmatched item: %v, want %v", tc.topic.Name, kept, !tc.dynamic)
+		}
+	}
+}
+
+func entryIDs(es []Entry) []string {
+	var ids []string
+	for _, e := range es {
+		ids = append(ids, e.Item.Source+"/"+e.Item.ID)
+	}
+	return ids
+}
+
+// BenchmarkJoinsTop is the look Skips takes at each item past a page's
+// cut: 150 prints collected before it, random fingerprints offered (a
+// handful of the 1.5 million pairs fall within the distance by chance).
+func BenchmarkJoinsTop(b *testing.B) {
+	s := NewSelector(mustCompile(b, tidings.Topic{Name: "all"}), 50)
+	s.copies = map[int]int{}
+	x := uint64(0x9e3779b97f4a7c15)
+	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+	for i := range 150 {
+		fp := next()
+		s.topPrints = append(s.topPrints, topPrint{fp: fp, story: i})
+		s.topFPs = append(s.topFPs, fp)
+	}
+	offered := make([]uint64, 10_000)
+	for i := range offered {
+		offered[i] = next()
+	}
+	for _, bc := range []struct {
+		name string
+		look func(fp uint64) int
+	}{
+		{"joinsTop", func(fp uint64) int { return s.joinsTop(0, fp, "") }},
+		{"one-by-one", func(fp uint64) int { return s.joinsPrint(0, len(s.topFPs), fp, "") }}, // the loop before
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			joined := 0
+			for b.Loop() {
+				joined = 0
+				for _, fp := range offered {
+					if bc.look(fp) >= 0 {
+						joined++
+					}
+				}
+			}
+			b.ReportMetric(float64(joined), "joined")
+		})
+	}
+}

@@ -3,6 +3,8 @@ package fetcher
 import (
 	"context"
 	"sync"
+
+	"github.com/tidings/tidings"
 )
 
 // limiter holds the two semaphores of polling manners: one slot per feed
@@ -116,4 +118,25 @@ func (s *slots) free() {
 		s.releaseHost()
 		s.releaseHost = nil
 	}
+}
+
+// Limits are Options.Concurrency and Options.PerHost after defaults, for a
+// caller that queues polls itself and wants to hand out no more at once
+// than the fetcher would serve without making them wait.
+func (f *Fetcher) Limits() (concurrency, perHost int) {
+	return f.opts.Concurrency, f.opts.PerHost
+}
+
+// HostKey names the per-host slot a poll of src from state prev starts
+// under (host and port; "" for a file, which takes no host slot, and for
+// a URL Poll would refuse). A redirect may move a poll to another host.
+func HostKey(src tidings.Source, prev tidings.SourceState) string {
+	if prev.SourceURL != src.URL {
+		prev.URL = "" // as Poll does: the recorded target was the old URL's
+	}
+	u, err := parseFeedURL(startURL(src, prev))
+	if err != nil {
+		return ""
+	}
+	return hostKey(u)
 }

@@ -23,6 +23,7 @@ type txBuckets struct {
 	meta, items, byTime, bySeen, bySource, counts, tombs, states *bolt.Bucket
 	byStory, byTopic, topicVer                                   *bolt.Bucket
 	topics                                                       []TopicDef
+	topicsFrom                                                   *[]TopicDef // what topics was loaded from: analyzed.matchedFor
 }
 
 // buckets returns the buckets of tx; Open made sure they all exist.
@@ -41,7 +42,7 @@ func (s *Store) buckets(tx *bolt.Tx) txBuckets {
 		topicVer: tx.Bucket(bucketTopicVer),
 	}
 	if p := s.topics.Load(); p != nil {
-		b.topics = *p
+		b.topics, b.topicsFrom = *p, p
 	}
 	return b
 }
@@ -186,7 +187,11 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 				saved.Updated++
 				continue
 			}
-			if err := insertItem(b, ik, &it, text, now); err != nil {
+			var matched []bool
+			if p := pre[i]; p.done && p.matchedFor != nil && p.matchedFor == b.topicsFrom {
+				matched = p.matched
+			}
+			if err := insertItem(b, ik, &it, text, now, matched); err != nil {
 				return err
 			}
 			saved.New++
@@ -226,11 +231,17 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 	return saved, nil
 }
 
-// analyzed is an item's fingerprint and text key, computed ahead.
+// analyzed is an item's fingerprint and text key, computed ahead, and
+// which topics it belongs to when that could be told ahead.
 type analyzed struct {
 	done bool
 	fp   uint64
 	text textKey
+	// matched[j] is matchedFor's topic j's Match of the item; nil when not
+	// known ahead. The transaction uses it only if its topics are still
+	// those (SetTopics has not run since).
+	matched    []bool
+	matchedFor *[]TopicDef
 }
 
 // analyzeNew fingerprints the items the store does not hold yet, before
@@ -254,11 +265,23 @@ func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.I
 	if err != nil {
 		return nil, fmt.Errorf("look up known items: %w", err)
 	}
+	defs := s.topics.Load()
 	for _, i := range todo {
 		it := items[i] // analyze sets Fingerprint on a copy
 		it.Source = source
 		text := analyze(&it)
 		pre[i] = analyzed{done: true, fp: it.Fingerprint, text: text}
+		// Matching a topic's query reads the item's words: per topic, in
+		// the one writer, it was a tenth of a first ingest. An item
+		// without a published time gets one in the transaction (its
+		// first seen), which a published: term may look at: left to it.
+		if defs != nil && len(*defs) > 0 && !it.Published.IsZero() {
+			m := make([]bool, len(*defs))
+			for j, d := range *defs {
+				m[j] = d.Match(&it)
+			}
+			pre[i].matched, pre[i].matchedFor = m, defs
+		}
 	}
 	return pre, nil
 }
@@ -306,8 +329,9 @@ func putItem(b txBuckets, ik []byte, it *tidings.Item) error {
 }
 
 // insertItem stores a new item and its index entries. The caller counts it.
-// text is the item's text key (analyze).
-func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time.Time) error {
+// text is the item's text key (analyze); matched, if not nil, which of
+// b.topics the item belongs to (see analyzed).
+func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time.Time, matched []bool) error {
 	if it.FirstSeen.IsZero() {
 		it.FirstSeen = now
 	}
@@ -334,7 +358,7 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time
 	if err := putStory(b, it, text); err != nil {
 		return err
 	}
-	return indexTopics(b, ik, it)
+	return indexTopics(b, ik, it, matched)
 }
 
 // updateItem replaces the stored item old with merged (same key, same
@@ -349,7 +373,7 @@ func updateItem(b txBuckets, ik []byte, old, merged *tidings.Item, text textKey)
 	if err := putStory(b, merged, text); err != nil {
 		return err
 	}
-	return indexTopics(b, ik, merged)
+	return indexTopics(b, ik, merged, nil)
 }
 
 // deleteItem removes an item and its index entries. The caller adjusts the

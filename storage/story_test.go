@@ -214,6 +214,18 @@ func TestTopicIndex(t *testing.T) {
 	if err := s.TopicNewest(ctx, "rain", func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
 		t.Errorf("TopicNewest of a dropped topic = %v, want ErrTopicNotIndexed", err)
 	}
+	// A caller naming the version it expects reads the index of that
+	// version only: one that defines the topic otherwise (v1, v3) does not.
+	for _, tc := range []struct {
+		version string
+		want    error
+	}{{"v2", nil}, {"", nil}, {"v1", ErrTopicNotIndexed}, {"v3", ErrTopicNotIndexed}} {
+		n := 0
+		err := s.TopicNewestSkip(ctx, "bus", tc.version, nil, func(*tidings.Item) bool { n++; return true })
+		if !errors.Is(err, tc.want) || tc.want == nil && n != 1 {
+			t.Errorf("TopicNewestSkip(bus, version %q) = %v after %d items, want %v", tc.version, err, n, tc.want)
+		}
+	}
 	checkIndexes(t, s)
 	s.Close()
 
@@ -417,7 +429,7 @@ func TestTopicHints(t *testing.T) {
 		_ = s.Newest(ctx, func(it *tidings.Item) bool { stored[it.ID] = it; return true })
 		var hints []TopicHint
 		var read []string
-		err := s.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool {
+		err := s.TopicNewestSkip(ctx, "bus", "", func(h TopicHint) bool {
 			hints = append(hints, h)
 			return len(hints) == 2 // pass over the second
 		}, func(it *tidings.Item) bool { read = append(read, it.ID); return true })
@@ -486,7 +498,7 @@ func TestTopicIndexOldLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = ro.SetTopics(ctx, []TopicDef{def})
-	if err := ro.TopicNewestSkip(ctx, "bus", func(TopicHint) bool { return false }, func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
+	if err := ro.TopicNewestSkip(ctx, "bus", "", func(TopicHint) bool { return false }, func(*tidings.Item) bool { return true }); !errors.Is(err, ErrTopicNotIndexed) {
 		t.Errorf("TopicNewestSkip of an old-layout index = %v, want ErrTopicNotIndexed", err)
 	}
 	ro.Close()
@@ -498,9 +510,36 @@ func TestTopicIndexOldLayout(t *testing.T) {
 		t.Errorf("bus after rebuild = %q, want %q", got, want)
 	}
 	var hints int
-	err = s2.TopicNewestSkip(ctx, "bus", func(h TopicHint) bool { hints++; return false }, func(*tidings.Item) bool { return true })
+	err = s2.TopicNewestSkip(ctx, "bus", "", func(h TopicHint) bool { hints++; return false }, func(*tidings.Item) bool { return true })
 	if err != nil || hints != 2 {
 		t.Errorf("TopicNewestSkip after rebuild: %d hints, %v; want 2", hints, err)
 	}
 	checkIndexes(t, s2)
+}
+
+// TestTopicMatchAhead: topics matched before the write transaction (for
+// new items, outside the one writer) give the index the transaction would
+// have given; an item without a published time, which gets one there, is
+// matched there, and a topic changed in between is matched by its new
+// definition.
+func TestTopicMatchAhead(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	dated := TopicDef{Name: "dated", Version: "v1", Match: func(it *tidings.Item) bool { return !it.Published.IsZero() }}
+	odd := TopicDef{Name: "odd", Version: "v1", Match: func(it *tidings.Item) bool { return strings.HasSuffix(it.ID, "1") || strings.HasSuffix(it.ID, "3") }}
+	if err := s.SetTopics(ctx, []TopicDef{dated, odd}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	items := []tidings.Item{newItem("a", "1", t0), newItem("a", "2", t0.Add(time.Hour)), newItem("a", "3", time.Time{})}
+	if _, err := s.SavePoll(ctx, "a", items, tidings.SourceState{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := topicIDs(t, s, "dated"), []string{"a/3", "a/2", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("dated = %q, want %q (a/3 is dated in the transaction, first seen now)", got, want)
+	}
+	if got, want := topicIDs(t, s, "odd"), []string{"a/3", "a/1"}; !slices.Equal(got, want) {
+		t.Errorf("odd = %q, want %q", got, want)
+	}
+	checkIndexes(t, s)
 }

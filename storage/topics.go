@@ -34,7 +34,8 @@ type TopicDef struct {
 	Version string
 	// Match reports whether an item belongs to the topic. It is called
 	// inside write transactions, so it must be fast and must not call the
-	// Store.
+	// Store, and before them by concurrent SavePolls, so it must be safe
+	// for concurrent use.
 	Match func(it *tidings.Item) bool
 }
 
@@ -229,12 +230,13 @@ func topicValue(it *tidings.Item) []byte {
 }
 
 // indexTopics puts or deletes the item's keys in every known topic's index
-// as the topic matches it or not.
-func indexTopics(b txBuckets, ik []byte, it *tidings.Item) error {
-	for _, d := range b.topics {
+// as the topic matches it or not; matched, if not nil, says that for each
+// of b.topics (found ahead, see analyzed).
+func indexTopics(b txBuckets, ik []byte, it *tidings.Item, matched []bool) error {
+	for j, d := range b.topics {
 		k := topicKey(d.Name, it.Published, it.FirstSeen, ik)
 		var err error
-		if d.Match(it) {
+		if matched != nil && matched[j] || matched == nil && d.Match(it) {
 			err = b.byTopic.Put(k, topicValue(it))
 		} else {
 			err = b.byTopic.Delete(k)
@@ -293,13 +295,17 @@ type TopicHint struct {
 // ErrTopicNotIndexed if the topic has no up-to-date index (see SetTopics).
 // The same rules as for Newest hold for fn.
 func (s *Store) TopicNewest(ctx context.Context, topic string, fn func(it *tidings.Item) bool) error {
-	return s.TopicNewestSkip(ctx, topic, nil, fn)
+	return s.TopicNewestSkip(ctx, topic, "", nil, fn)
 }
 
 // TopicNewestSkip is TopicNewest, but first calls skip (if not nil) with
 // what the index holds about each item, and passes over the items for which
-// it returns true without reading them.
-func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(TopicHint) bool, fn func(it *tidings.Item) bool) error {
+// it returns true without reading them. A version other than "" must be
+// the TopicDef.Version the index is kept by, or the walk fails with
+// ErrTopicNotIndexed: a caller whose definition of the topic is newer than
+// the store's (a reload whose SetTopics has not run yet) can then trust
+// that every item walked matches its own definition.
+func (s *Store) TopicNewestSkip(ctx context.Context, topic, version string, skip func(TopicHint) bool, fn func(it *tidings.Item) bool) error {
 	var def *TopicDef
 	if p := s.topics.Load(); p != nil {
 		for i := range *p {
@@ -308,7 +314,7 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 			}
 		}
 	}
-	if def == nil {
+	if def == nil || version != "" && def.Version != version {
 		return fmt.Errorf("storage: walk topic %q: %w", topic, ErrTopicNotIndexed)
 	}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -324,6 +330,8 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 		} else {
 			k, v = c.Prev()
 		}
+		// One cursor for every item read: Bucket.Get makes one per call.
+		items := b.items.Cursor()
 		n := 0
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
 			if n++; n%ctxCheckEvery == 0 {
@@ -344,8 +352,8 @@ func (s *Store) TopicNewestSkip(ctx context.Context, topic string, skip func(Top
 				}
 			}
 			ik := k[len(prefix)+2*timeLen:]
-			iv := b.items.Get(ik)
-			if iv == nil {
+			got, iv := items.Seek(ik)
+			if iv == nil || !bytes.Equal(got, ik) {
 				return fmt.Errorf("topic index names missing item %q", ik)
 			}
 			it := new(tidings.Item)

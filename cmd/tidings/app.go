@@ -30,6 +30,9 @@ type setup struct {
 	topics  []*feeds.Topic // config order
 	byName  map[string]*feeds.Topic
 	sources map[string]tidings.Source
+	// indexVersion is each indexed topic's storage.TopicDef.Version, for
+	// walks that must read the index of this setup's definitions only.
+	indexVersion map[string]string
 }
 
 // loadSetup reads, validates and compiles a config. Query errors are
@@ -61,6 +64,10 @@ func loadSetup(path string) (*setup, error) {
 	}
 	if len(errs) > 0 {
 		return nil, errs
+	}
+	s.indexVersion = make(map[string]string, len(s.topics))
+	for _, d := range topicDefs(s) {
+		s.indexVersion[d.Name] = d.Version
 	}
 	return s, nil
 }
@@ -102,6 +109,11 @@ type publisher struct {
 	// pay for it.
 	metaVal *feeds.Meta
 	metaFor [2]uint64 // the gen metaVal was built for
+
+	// sizes is each document's length when last rendered, kept across
+	// generations: the next render's buffer starts that large instead of
+	// doubling its way there, copying a feed's 140 KB twice over.
+	sizes map[cacheKey]int
 
 	// hot lists the cached documents by the request path that names them,
 	// for the fast path (fastpath.go), which reads it without p.mu: that
@@ -366,9 +378,16 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 			return nil, err
 		}
 		var buf bytes.Buffer
+		if n := p.sizes[key]; n > 0 {
+			buf.Grow(n + n/16) // room for the page to grow a little
+		}
 		if err := feeds.Render(&buf, t, entries, f, p.meta(ctx, s, entries)); err != nil {
 			return nil, fmt.Errorf("render topic %q: %w", name, err)
 		}
+		if p.sizes == nil || len(p.sizes) >= maxSizes {
+			p.sizes = make(map[cacheKey]int)
+		}
+		p.sizes[key] = buf.Len()
 		r := newRendered(buf.Bytes(), f.ContentType(), entriesModified(entries))
 		if p.hub != "" {
 			// WebSub discovery (§4): the hub and the canonical topic URL,
@@ -496,8 +515,10 @@ func (p *publisher) walkEntries(ctx context.Context, s *setup, t *feeds.Topic, l
 		}
 	}
 	err := storage.ErrTopicNotIndexed
-	if !t.Dynamic() {
-		err = p.store.TopicNewestSkip(ctx, t.Name, skip, add)
+	if v := s.indexVersion[t.Name]; v != "" {
+		// The index of this very definition holds only items it matches.
+		sel.Indexed()
+		err = p.store.TopicNewestSkip(ctx, t.Name, v, skip, add)
 	}
 	if errors.Is(err, storage.ErrTopicNotIndexed) {
 		start()
@@ -564,10 +585,20 @@ func (p *publisher) nameSource(ctx context.Context, s *setup, m *feeds.Meta, nam
 	}
 }
 
+// maxSizes bounds publisher.sizes: every topic in every format, and
+// some ?limit= variants.
+const maxSizes = 4096
+
+// newRendered makes a document of body, which it owns from then on: it
+// is kept as it is unless its spare capacity would waste more than an
+// eighth of it.
 func newRendered(body []byte, contentType string, modified time.Time) *rendered {
 	sum := sha256.Sum256(body)
+	if cap(body)-len(body) > len(body)/8 {
+		body = bytes.Clone(body)
+	}
 	r := &rendered{
-		body:         bytes.Clone(body),
+		body:         body,
 		etag:         `"` + hex.EncodeToString(sum[:16]) + `"`,
 		lastModified: modified.UTC().Truncate(time.Second),
 		contentType:  contentType,

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -93,51 +94,108 @@ func logPoll(log *slog.Logger, src tidings.Source, r pollResult) {
 	}
 }
 
-// poller keeps a timer per source that fires when the source is due, then
-// polls it and stores the result. The fetcher bounds how many run at once.
+// poller schedules every source's polls and runs them, storing the results.
+//
+// Each source waits in the queue of its host (the fetcher's per-host key)
+// ordered by when it is due. A small set of workers, at most the fetcher's
+// concurrency, takes the earliest due source among the hosts that have a
+// free slot (fewer polls under way than the fetcher's per-host limit), polls
+// it and queues it again for its next poll. No goroutine waits for a slot:
+// with a goroutine per due poll, 10,000 sources falling due in the same
+// minute made 10,000 goroutines queue at the fetcher's 64 slots, each with
+// its stack, and the memory grown in that burst stayed with the process
+// (bench/README.md, memory). A host whose slots are all busy is passed
+// over, so sources of one slow host cannot hold every worker while other
+// hosts' sources are due. One timer wakes the poller when the next source
+// falls due and no worker is running to notice it.
 //
 // Two contexts govern it, so that a shutdown can stop scheduling at once
 // yet let the polls under way finish within a grace period: when ctx ends
-// no new poll starts; when abort ends the polls in flight are cancelled.
+// no new poll starts (queued ones are dropped); when abort ends the polls
+// in flight are cancelled.
 type poller struct {
-	fetcher *fetcher.Fetcher // guarded by mu: a reload may replace it
-	store   *storage.Store
-	log     *slog.Logger
-	onPoll  func(context.Context, tidings.Source, pollResult) // optional, for metrics and pushes
+	store  *storage.Store
+	log    *slog.Logger
+	onPoll func(context.Context, tidings.Source, pollResult) // optional, for metrics and pushes
 	// minWait, if set, is the least a source waits between polls (a source
 	// that pushes to us is polled only as a safety net).
 	minWait func(source string) time.Duration
+	// spread is how far the first polls after a start are spread
+	// (startSpread; tests set 0 to have them all due at once).
+	spread time.Duration
 
 	// storeErr is the last failed store write (disk full, read-only
 	// file), nil once a write succeeds again. While it is set, polling
-	// pauses: loops probe the store once a minute instead of fetching
+	// pauses: sources probe the store once a minute instead of fetching
 	// feeds they could not store.
 	storeErr atomic.Pointer[string]
 
 	ctx, abort context.Context
-	mu         sync.Mutex
-	running    map[string]*sourceLoop
-	inFlight   map[string]bool // sources being polled right now
-	started    bool            // update has run once: later additions come from a reload
-	wg         sync.WaitGroup
+	wg         sync.WaitGroup // one per source not yet done with
+
+	mu       sync.Mutex
+	fetcher  *fetcher.Fetcher // a reload may replace it
+	running  map[string]*sourceLoop
+	inFlight map[string]bool // sources being polled right now
+	started  bool            // update has run once: later additions come from a reload
+	hosts    map[string]*hostQueue
+	ready    hostHeap    // hosts with a queued source and a free slot, earliest due first
+	workers  int         // worker goroutines running
+	timer    *time.Timer // wakes the poller when the next source is due
+	timerAt  time.Time   // when timer fires; zero when it is not armed
 }
 
+// sourceLoop is one configured source's place in the poller.
 type sourceLoop struct {
-	src    tidings.Source
-	cancel context.CancelFunc // stops scheduling and cancels a poll in flight
-	done   chan struct{}      // closed once no poll of it is scheduled or in flight
+	src     tidings.Source
+	sched   context.Context    // ends when the source is stopped or the poller is
+	pollCtx context.Context    // a poll in flight runs under it
+	cancel  context.CancelFunc // stops scheduling and cancels a poll in flight
+	done    chan struct{}      // closed once no poll of it is scheduled or in flight
+
+	// Guarded by poller.mu.
+	host     string    // its per-host key (fetcher.HostKey)
+	due      time.Time // when its next poll is due, while queued
+	idx      int       // index in its host's queue; -1 while not queued or polled
+	finished bool      // done is closed
+}
+
+// hostQueue holds the sources of one host waiting for their poll.
+type hostQueue struct {
+	name string
+	q    loopQueue
+	busy int // polls of this host in flight
+	idx  int // index in poller.ready; -1 while not in it
 }
 
 func newPoller(ctx, abort context.Context, f *fetcher.Fetcher, st *storage.Store, log *slog.Logger) *poller {
-	return &poller{
-		fetcher: f, store: st, log: log, ctx: ctx, abort: abort,
-		running: map[string]*sourceLoop{}, inFlight: map[string]bool{},
+	p := &poller{
+		fetcher: f, store: st, log: log, ctx: ctx, abort: abort, spread: startSpread,
+		running: map[string]*sourceLoop{}, inFlight: map[string]bool{}, hosts: map[string]*hostQueue{},
 	}
+	// At shutdown, sources waiting in the queue are done with at once;
+	// those being polled finish their poll first (see work).
+	context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, h := range p.hosts {
+			for len(h.q) > 0 {
+				l := h.q[0]
+				p.unqueueLocked(l)
+				p.finishLocked(l)
+			}
+		}
+		if p.timer != nil {
+			p.timer.Stop()
+			p.timerAt = time.Time{}
+		}
+	})
+	return p
 }
 
-// update makes the running loops match sources: new ones start, removed
-// ones stop (a poll in flight is cancelled and not stored), changed ones
-// restart with their new settings.
+// update makes the polled sources match sources: new ones start, removed
+// ones stop (a queued poll is dropped, one in flight is cancelled and not
+// stored), changed ones restart with their new settings.
 func (p *poller) update(sources []tidings.Source) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -152,6 +210,10 @@ func (p *poller) update(sources []tidings.Source) {
 			continue
 		}
 		l.cancel()
+		if l.idx >= 0 {
+			p.unqueueLocked(l)
+			p.finishLocked(l)
+		}
 		delete(p.running, name)
 		if ok {
 			restarted[name] = true
@@ -162,6 +224,7 @@ func (p *poller) update(sources []tidings.Source) {
 	}
 	initial := !p.started
 	p.started = true
+	var added []*sourceLoop
 	for _, s := range sources {
 		if _, ok := p.running[s.Name]; ok {
 			continue
@@ -173,27 +236,191 @@ func (p *poller) update(sources []tidings.Source) {
 		// when this source alone is stopped (removed or changed).
 		sched, stop := context.WithCancel(p.ctx)
 		pollCtx, cancelPoll := context.WithCancel(p.abort)
-		l := &sourceLoop{src: s, done: make(chan struct{}), cancel: func() { stop(); cancelPoll() }}
+		l := &sourceLoop{src: s, sched: sched, pollCtx: pollCtx, done: make(chan struct{}), idx: -1,
+			cancel: func() { stop(); cancelPoll() }}
 		p.running[s.Name] = l
 		p.wg.Add(1)
-		p.start(sched, pollCtx, s, func() {
-			cancelPoll()
-			close(l.done)
-			p.wg.Done()
-		})
+		added = append(added, l)
+	}
+	if len(added) > 0 {
+		go p.schedule(added)
+	}
+}
+
+// schedule queues the added sources for their first poll, which is due at
+// once (spread over a few seconds so a start does not hit every feed in the
+// same instant) unless the stored state says to wait (backoff,
+// Retry-After). One goroutine reads the states one after the other: a
+// goroutine per source made 10,000 stacks at start-up.
+func (p *poller) schedule(added []*sourceLoop) {
+	for _, l := range added {
+		var state tidings.SourceState
+		if l.sched.Err() == nil {
+			var err error
+			state, _, err = p.store.SourceState(l.sched, l.src.Name)
+			if err != nil && l.sched.Err() == nil {
+				p.log.Error("read source state", "source", l.src.Name, "err", err)
+			}
+		}
+		p.mu.Lock()
+		due := firstPoll(state, l.src, p.fetcher.Interval(l.src), time.Now(), p.spread)
+		l.host = fetcher.HostKey(l.src, state)
+		p.queueLocked(l, due)
+		p.mu.Unlock()
+	}
+}
+
+// queueLocked queues l for a poll at due, or is done with it if it was
+// stopped meanwhile.
+func (p *poller) queueLocked(l *sourceLoop, due time.Time) {
+	if l.sched.Err() != nil {
+		p.finishLocked(l)
+		return
+	}
+	h := p.hosts[l.host]
+	if h == nil {
+		h = &hostQueue{name: l.host, idx: -1}
+		p.hosts[l.host] = h
+	}
+	l.due = due
+	heap.Push(&h.q, l)
+	p.fixHostLocked(h)
+	p.kickLocked()
+}
+
+// unqueueLocked takes a queued l out of its host's queue.
+func (p *poller) unqueueLocked(l *sourceLoop) {
+	h := p.hosts[l.host]
+	heap.Remove(&h.q, l.idx)
+	p.fixHostLocked(h)
+}
+
+// finishLocked is done with l: nothing of it is queued or in flight.
+func (p *poller) finishLocked(l *sourceLoop) {
+	if l.finished {
+		return
+	}
+	l.finished = true
+	l.cancel()
+	close(l.done)
+	p.wg.Done()
+}
+
+// fixHostLocked puts h in the ready heap, moves it there or takes it out,
+// after its queue or its polls in flight changed; an idle empty host is
+// forgotten, so the map holds only hosts with something queued or running.
+func (p *poller) fixHostLocked(h *hostQueue) {
+	_, perHost := p.fetcher.Limits()
+	// A file takes no host slot (fetcher.HostKey is "" for it).
+	ready := len(h.q) > 0 && (h.name == "" || h.busy < perHost)
+	switch {
+	case ready && h.idx < 0:
+		heap.Push(&p.ready, h)
+	case ready:
+		heap.Fix(&p.ready, h.idx)
+	case h.idx >= 0:
+		heap.Remove(&p.ready, h.idx)
+	}
+	if len(h.q) == 0 && h.busy == 0 {
+		delete(p.hosts, h.name)
+	}
+}
+
+// kickLocked starts a worker if a source is due and a worker may start,
+// else arms the timer for the next due source (if any host can take it).
+func (p *poller) kickLocked() {
+	if p.ctx.Err() != nil || len(p.ready) == 0 {
+		return
+	}
+	due := p.ready[0].q[0].due
+	if wait := time.Until(due); wait > 0 {
+		if p.timerAt.IsZero() || due.Before(p.timerAt) {
+			p.timerAt = due
+			if p.timer == nil {
+				p.timer = time.AfterFunc(wait, p.wake)
+			} else {
+				p.timer.Reset(wait)
+			}
+		}
+		return
+	}
+	if concurrency, _ := p.fetcher.Limits(); p.workers < concurrency {
+		p.workers++
+		go p.work()
+	}
+}
+
+// wake runs when the timer fires: the next source is due.
+func (p *poller) wake() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.timerAt = time.Time{}
+	p.kickLocked()
+}
+
+// nextLocked takes the earliest due source whose host has a free slot, or
+// returns nil if none is due now.
+func (p *poller) nextLocked() *sourceLoop {
+	if p.ctx.Err() != nil || len(p.ready) == 0 {
+		return nil
+	}
+	h := p.ready[0]
+	if h.q[0].due.After(time.Now()) {
+		return nil
+	}
+	l := heap.Pop(&h.q).(*sourceLoop)
+	h.busy++
+	p.fixHostLocked(h)
+	p.inFlight[l.src.Name] = true
+	return l
+}
+
+// work polls due sources one after the other until none is due, then
+// ends, so that no goroutine (and no stack grown by a poll) outlives a
+// burst of polls.
+func (p *poller) work() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		l := p.nextLocked()
+		if l == nil {
+			p.workers--
+			p.kickLocked() // arm the timer for the next due source
+			return
+		}
+		p.kickLocked() // more due: another worker, if one may start
+		f := p.fetcher
+		p.mu.Unlock()
+		wait, host, stop := p.pollStep(l, f)
+		p.mu.Lock()
+		delete(p.inFlight, l.src.Name)
+		if h := p.hosts[l.host]; h != nil {
+			h.busy--
+			p.fixHostLocked(h)
+		}
+		if stop {
+			p.finishLocked(l)
+			continue
+		}
+		l.host = host
+		p.queueLocked(l, time.Now().Add(wait))
 	}
 }
 
 // setFetcher replaces the fetcher (after a reload changed the fetch
-// settings); each source's next poll uses the new one.
+// settings); each source's next poll uses the new one, and its limits.
 func (p *poller) setFetcher(f *fetcher.Fetcher) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fetcher = f
+	for _, h := range p.hosts {
+		p.fixHostLocked(h)
+	}
+	p.kickLocked()
 }
 
-// wait blocks until every loop has returned (after ctx, and abort if
-// polls are in flight, end), or until give ends. It reports whether they did.
+// wait blocks until every source is done with (after ctx, and abort if
+// polls are in flight, end), or until give ends. It reports whether they were.
 func (p *poller) wait(give context.Context) bool {
 	done := make(chan struct{})
 	go func() {
@@ -220,104 +447,29 @@ func (p *poller) polling() []string {
 	return names
 }
 
-// setInFlight marks a poll of the source as started or finished, and
-// returns the fetcher to poll with.
-func (p *poller) setInFlight(name string, on bool) *fetcher.Fetcher {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if on {
-		p.inFlight[name] = true
-	} else {
-		delete(p.inFlight, name)
+// pollStep polls l's source once with f and stores the result; it returns
+// how long to wait for the next poll and the host that poll starts at, or
+// stop when the source is done with. Only the worker polling l writes
+// l.host, so it reads it here without the poller's lock.
+func (p *poller) pollStep(l *sourceLoop, f *fetcher.Fetcher) (wait time.Duration, host string, stop bool) {
+	sched, src, host := l.sched, l.src, l.host
+	if sched.Err() != nil {
+		return 0, "", true // stopped while it waited for a worker
 	}
-	return p.fetcher
-}
-
-// currentFetcher is the fetcher polls use now (a reload may replace it).
-func (p *poller) currentFetcher() *fetcher.Fetcher {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.fetcher
-}
-
-// start schedules polls of one source until sched ends. The first poll is
-// due at once (spread over a few seconds so a start does not hit every feed
-// in the same instant), unless the stored state says to wait (backoff,
-// Retry-After). Each poll runs under pollCtx, which outlives sched during a
-// graceful stop; finish is called once, when the source is done with.
-//
-// A source waiting for its next poll holds no goroutine, only a timer
-// (time.AfterFunc): each poll runs on the timer's goroutine, which ends
-// with it. With a goroutine per source that sleeps between polls, 10,000
-// sources kept 10,000 stacks, grown by the fetch and parse they had run,
-// for as long as the daemon lived (bench/README.md, poll-cycle memory).
-//
-// Whoever runs the source's step (the first read, a timer that fired)
-// either arms the next timer or calls finish; a stop that finds a timer
-// armed stops it and finishes instead.
-func (p *poller) start(sched, pollCtx context.Context, src tidings.Source, finish func()) {
-	var mu sync.Mutex
-	var timer *time.Timer
-	var done sync.Once
-	end := func() { done.Do(finish) }
-	var step func()
-	arm := func(wait time.Duration) {
-		mu.Lock()
-		defer mu.Unlock()
-		if sched.Err() != nil {
-			end()
-			return
-		}
-		timer = time.AfterFunc(wait, step)
-	}
-	step = func() {
-		if sched.Err() != nil {
-			end() // both were ready: stopping wins
-			return
-		}
-		wait, stop := p.pollStep(sched, pollCtx, src)
-		if stop {
-			end()
-			return
-		}
-		arm(wait)
-	}
-	context.AfterFunc(sched, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if timer != nil && timer.Stop() {
-			end() // the timer held the source: nobody else will end it
-		}
-	})
-	go func() {
-		state, _, err := p.store.SourceState(sched, src.Name)
-		if err != nil && sched.Err() == nil {
-			p.log.Error("read source state", "source", src.Name, "err", err)
-		}
-		interval := p.currentFetcher().Interval(src)
-		arm(time.Until(firstPoll(state, src, interval, time.Now())))
-	}()
-}
-
-// pollStep polls src once, when due, and stores the result; it returns how
-// long to wait for the next poll, or stop when the loop should end.
-func (p *poller) pollStep(sched, pollCtx context.Context, src tidings.Source) (wait time.Duration, stop bool) {
 	if p.storeErr.Load() != nil {
 		if err := p.probeStore(sched, src.Name); err != nil {
-			return storeRetry, false
+			return storeRetry, host, sched.Err() != nil
 		}
 	}
-	f := p.setInFlight(src.Name, true)
-	r, err := pollOnce(pollCtx, f, p.store, src)
-	p.setInFlight(src.Name, false)
+	r, err := pollOnce(l.pollCtx, f, p.store, src)
 	if errors.Is(err, context.Canceled) {
 		p.log.Info("poll cancelled; nothing stored", "source", src.Name, "feed_url", src.URL)
-		return 0, true
+		return 0, "", true
 	}
 	if err != nil {
 		p.setStoreErr(err)
 		p.log.Error("poll: cannot write the store; polling pauses until it can", "source", src.Name, "feed_url", src.URL, "err", err)
-		return storeRetry, false
+		return storeRetry, host, false
 	}
 	if p.storeErr.Swap(nil) != nil {
 		p.log.Info("store writable again; polling resumes", "source", src.Name)
@@ -327,23 +479,81 @@ func (p *poller) pollStep(sched, pollCtx context.Context, src tidings.Source) (w
 		p.onPoll(sched, src, r)
 	}
 	if sched.Err() != nil {
-		return 0, true
+		return 0, "", true
 	}
 	st, _, err := p.store.SourceState(sched, src.Name)
 	wait = time.Minute // the store failed: retry soon
-	if err == nil && !st.NextPoll.IsZero() {
-		wait = max(time.Until(st.NextPoll), time.Second)
+	if err == nil {
+		host = fetcher.HostKey(src, st)
+		if !st.NextPoll.IsZero() {
+			wait = max(time.Until(st.NextPoll), time.Second)
+		}
 	}
 	if p.minWait != nil {
 		wait = max(wait, p.minWait(src.Name))
 	}
-	return wait, false
+	return wait, host, false
 }
 
-// firstPoll is when a source polls first: at once (spread over
-// startSpread) unless the stored state says to wait, for a backoff or a
-// server's Retry-After, which thus survive a restart.
-func firstPoll(state tidings.SourceState, src tidings.Source, interval time.Duration, now time.Time) time.Time {
+// loopQueue is a heap of sources, earliest due first.
+type loopQueue []*sourceLoop
+
+func (q loopQueue) Len() int           { return len(q) }
+func (q loopQueue) Less(i, j int) bool { return dueBefore(q[i], q[j]) }
+func (q loopQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].idx, q[j].idx = i, j
+}
+func (q *loopQueue) Push(x any) {
+	l := x.(*sourceLoop)
+	l.idx = len(*q)
+	*q = append(*q, l)
+}
+func (q *loopQueue) Pop() any {
+	old := *q
+	l := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	l.idx = -1
+	return l
+}
+
+// hostHeap is a heap of hosts, the one whose next source is due earliest first.
+type hostHeap []*hostQueue
+
+func (q hostHeap) Len() int           { return len(q) }
+func (q hostHeap) Less(i, j int) bool { return dueBefore(q[i].q[0], q[j].q[0]) }
+func (q hostHeap) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].idx, q[j].idx = i, j
+}
+func (q *hostHeap) Push(x any) {
+	h := x.(*hostQueue)
+	h.idx = len(*q)
+	*q = append(*q, h)
+}
+func (q *hostHeap) Pop() any {
+	old := *q
+	h := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	h.idx = -1
+	return h
+}
+
+// dueBefore orders sources by when they are due, then by name, so that
+// the order does not depend on the heap's history.
+func dueBefore(a, b *sourceLoop) bool {
+	if !a.due.Equal(b.due) {
+		return a.due.Before(b.due)
+	}
+	return a.src.Name < b.src.Name
+}
+
+// firstPoll is when a source polls first: at once (spread over spread)
+// unless the stored state says to wait, for a backoff or a server's
+// Retry-After, which thus survive a restart.
+func firstPoll(state tidings.SourceState, src tidings.Source, interval time.Duration, now time.Time, spread time.Duration) time.Time {
 	next := state.NextPoll
 	switch {
 	case state.SourceURL != "" && state.SourceURL != src.URL:
@@ -358,7 +568,10 @@ func firstPoll(state tidings.SourceState, src tidings.Source, interval time.Dura
 		next = state.RetryAfter
 	}
 	if next.IsZero() || next.Before(now) {
-		next = now.Add(time.Duration(rand.Int64N(int64(startSpread))))
+		next = now
+		if spread > 0 {
+			next = now.Add(time.Duration(rand.Int64N(int64(spread))))
+		}
 	}
 	return next
 }

@@ -172,10 +172,10 @@ func TestStatusAndRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if first := firstPoll(state, tidings.Source{}, 0, now); first.Before(now.Add(50 * time.Minute)) {
+	if first := firstPoll(state, tidings.Source{}, 0, now, startSpread); first.Before(now.Add(50 * time.Minute)) {
 		t.Errorf("after a restart the throttled feed is polled at %v, before its Retry-After %v", first, state.RetryAfter)
 	}
-	if first := firstPoll(tidings.SourceState{}, tidings.Source{}, 0, now); first.After(now.Add(startSpread)) {
+	if first := firstPoll(tidings.SourceState{}, tidings.Source{}, 0, now, startSpread); first.After(now.Add(startSpread)) {
 		t.Errorf("a new source waits until %v", first)
 	}
 }
@@ -198,7 +198,7 @@ func TestFirstPoll(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := firstPoll(tc.state, tidings.Source{}, tc.interval, now)
+			got := firstPoll(tc.state, tidings.Source{}, tc.interval, now, startSpread)
 			if got.Before(tc.lo) || got.After(tc.hi) {
 				t.Errorf("firstPoll = %v, want within [%v, %v]", got, tc.lo, tc.hi)
 			}

@@ -131,7 +131,7 @@ func BenchmarkTopicFeed(b *testing.B) {
 			}
 			return false
 		}
-		err := st.TopicNewestSkip(ctx, topic, skip, func(it *tidings.Item) bool { walked++; return sel.Add(it) })
+		err := st.TopicNewestSkip(ctx, topic, "", skip, func(it *tidings.Item) bool { walked++; return sel.Add(it) })
 		b.Logf("topic %s: a page reads %d items of its index, passes over %d more by their hints (%v)", topic, walked, skipped, err)
 	}
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
