@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tidings/tidings"
@@ -113,6 +114,52 @@ type publisher struct {
 	// generations: the next render's buffer starts that large instead of
 	// doubling its way there, copying a feed's 140 KB twice over.
 	sizes map[cacheKey]int
+
+	// hot lists the cached documents by the request path that names them,
+	// for the fast path (fastpath.go), which reads it without p.mu: that
+	// lock is held through renders. nil until the first document is
+	// cached after a config swap.
+	hot atomic.Pointer[hotView]
+}
+
+// route is where a document is served and how the request metric names
+// it; a document cached under a zero route (a ?limit= variant) is not
+// answered by the fast path.
+type route struct {
+	path        string
+	kind, topic string
+}
+
+// hotDoc is a cached document with its route.
+type hotDoc struct {
+	doc *rendered
+	route
+}
+
+// hotView indexes the documents cached for one store generation by
+// request path. A config swap drops it; a store write makes it stale,
+// which lookups see by its generation.
+type hotView struct {
+	storeGen uint64
+	mu       sync.RWMutex
+	docs     map[string]hotDoc
+}
+
+// hotDoc returns the cached document at a request path if it is current:
+// rendered for the store as it is and the running config, not expired.
+// It never renders (renderAt does).
+func (p *publisher) hotDoc(path []byte) (hotDoc, bool) {
+	hv := p.hot.Load()
+	if hv == nil || hv.storeGen != p.store.Generation() {
+		return hotDoc{}, false
+	}
+	hv.mu.RLock()
+	d, ok := hv.docs[string(path)]
+	hv.mu.RUnlock()
+	if !ok || !d.doc.fresh(p.now()) {
+		return hotDoc{}, false
+	}
+	return d, true
 }
 
 type selectKey struct {
@@ -156,6 +203,11 @@ type rendered struct {
 	// it (see gzipped); nil when that does not pay.
 	gzOnce sync.Once
 	gz     *rendered
+
+	// wireVal is the header the fast path writes, made on its first
+	// response (see wire).
+	wireOnce sync.Once
+	wireVal  *wireHeader
 }
 
 // gzipMin is the smallest body served gzipped: below it the saving is a
@@ -213,6 +265,7 @@ func (p *publisher) swap(s *setup) {
 	p.setGen++
 	p.cache = map[cacheKey]*rendered{}
 	p.selected = nil
+	p.hot.Store(nil)
 }
 
 func (p *publisher) current() *setup {
@@ -221,16 +274,57 @@ func (p *publisher) current() *setup {
 	return p.setup
 }
 
-// cached returns the document for key, building it with build on a miss.
-func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx context.Context, s *setup) (*rendered, error)) (*rendered, error) {
+// renderAt renders the document at a request path the fast path parsed,
+// as its handler would (the same calls, so the same cache), when the hot
+// view lacks it. It reports false when there is no such document or the
+// render failed (the handler will then answer, and log, for itself).
+func (p *publisher) renderAt(ctx context.Context, path []byte) (hotDoc, bool) {
+	var doc *rendered
+	var rt route
+	var err error
+	switch file, topic := bytes.CutPrefix(path, []byte("/topics/")); {
+	case string(path) == indexRoute.path:
+		rt = indexRoute
+		doc, err = p.index(ctx)
+	case string(path) == opmlRoute.path:
+		rt = opmlRoute
+		doc, err = p.opml(ctx)
+	case topic:
+		name, f, ok := topicFile(string(file))
+		if rt = topicRoute(name, f); !ok || rt.path != string(path) {
+			return hotDoc{}, false // another spelling of a route: the handler's
+		}
+		doc, err = p.topicFeed(ctx, name, f, 0)
+	}
+	if err != nil || doc == nil { // nil: no such topic, or not a route
+		return hotDoc{}, false
+	}
+	return hotDoc{doc, rt}, true
+}
+
+// The routes of the pages.
+var (
+	indexRoute = route{path: "/", kind: "index"}
+	opmlRoute  = route{path: "/topics.opml", kind: "opml"}
+)
+
+// cached returns the document for key, building it with build on a miss;
+// a document built is listed in the hot view at rt unless rt is zero.
+func (p *publisher) cached(ctx context.Context, key cacheKey, rt route, build func(ctx context.Context, s *setup) (*rendered, error)) (*rendered, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if g := [2]uint64{p.store.Generation(), p.setGen}; g != p.gen {
-		p.cache = map[cacheKey]*rendered{}
-		p.selected = nil
-		p.gen = g
+	hv := p.hot.Load()
+	if g := [2]uint64{p.store.Generation(), p.setGen}; g != p.gen || hv == nil {
+		if g != p.gen {
+			p.cache = map[cacheKey]*rendered{}
+			p.selected = nil
+			p.gen = g
+		}
+		// The cache is empty here: a swap or a new generation emptied it.
+		hv = &hotView{storeGen: g[0], docs: map[string]hotDoc{}}
+		p.hot.Store(hv)
 	}
-	if r, ok := p.cache[key]; ok && (r.expires.IsZero() || p.now().Before(r.expires)) {
+	if r, ok := p.cache[key]; ok && r.fresh(p.now()) {
 		return r, nil
 	}
 	r, err := build(ctx, p.setup)
@@ -238,14 +332,39 @@ func (p *publisher) cached(ctx context.Context, key cacheKey, build func(ctx con
 		return r, err
 	}
 	p.cache[key] = r
+	if rt.path != "" {
+		hv.mu.Lock()
+		hv.docs[rt.path] = hotDoc{r, rt}
+		hv.mu.Unlock()
+	}
 	return r, nil
+}
+
+// fresh reports whether a cached document may still be served at now.
+func (r *rendered) fresh(now time.Time) bool {
+	return r.expires.IsZero() || now.Before(r.expires)
+}
+
+// topicRoute is the route of a topic's feed in format f, or the zero route
+// when its name would not come back from the request path as this topic
+// (see topicFile) or is not plain enough for the fast path to match.
+func topicRoute(name string, f feeds.Format) route {
+	file := name + "." + f.Ext()
+	if n, ff, ok := topicFile(file); !ok || n != name || ff != f || !plainSegment(name) {
+		return route{}
+	}
+	return route{path: "/topics/" + file, kind: f.Ext(), topic: name}
 }
 
 // topicFeed returns the rendered feed of a topic, or nil if no such topic.
 func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, limit int) (*rendered, error) {
 	key := cacheKey{page: name, format: f, limit: limit}
+	var rt route
+	if limit == 0 {
+		rt = topicRoute(name, f)
+	}
 	var missing bool
-	r, err := p.cached(ctx, key, func(ctx context.Context, s *setup) (*rendered, error) {
+	r, err := p.cached(ctx, key, rt, func(ctx context.Context, s *setup) (*rendered, error) {
 		t, ok := s.byName[name]
 		if !ok {
 			missing = true
@@ -288,7 +407,7 @@ func (p *publisher) topicFeed(ctx context.Context, name string, f feeds.Format, 
 
 // index returns the HTML page that lists the topics.
 func (p *publisher) index(ctx context.Context) (*rendered, error) {
-	return p.cached(ctx, cacheKey{page: "/"}, func(ctx context.Context, s *setup) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "/"}, indexRoute, func(ctx context.Context, s *setup) (*rendered, error) {
 		sums := make([]feeds.TopicSummary, 0, len(s.topics))
 		var newest time.Time
 		for _, t := range s.topics {
@@ -328,7 +447,7 @@ func (p *publisher) index(ctx context.Context) (*rendered, error) {
 
 // opml returns the OPML list of every topic feed.
 func (p *publisher) opml(ctx context.Context) (*rendered, error) {
-	return p.cached(ctx, cacheKey{page: "opml"}, func(ctx context.Context, s *setup) (*rendered, error) {
+	return p.cached(ctx, cacheKey{page: "opml"}, opmlRoute, func(ctx context.Context, s *setup) (*rendered, error) {
 		var buf bytes.Buffer
 		if err := feeds.WriteOPML(&buf, s.topics, p.meta(ctx, s, nil)); err != nil {
 			return nil, fmt.Errorf("render OPML: %w", err)

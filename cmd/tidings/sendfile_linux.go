@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -91,12 +92,14 @@ func (b *bodyFile) put(f *os.File) {
 
 // cork sets or clears TCP_CORK on a TCP connection: while set, the kernel
 // sends only full segments. It reports whether it could.
+// The connection may be a *net.TCPConn or one that wraps it and gives
+// its descriptor (handoffConn).
 func cork(c net.Conn, on bool) bool {
-	tc, ok := c.(*net.TCPConn)
+	sc, ok := c.(syscall.Conn)
 	if !ok {
 		return false
 	}
-	raw, err := tc.SyscallConn()
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		return false
 	}

@@ -116,8 +116,14 @@ func runServe(ctx context.Context, e *env, o *options) error {
 		}
 	}
 	httpErr := make(chan error, 2)
-	servers := []*http.Server{newHTTP()}
-	go func() { httpErr <- servers[0].Serve(ln) }()
+	// The public listener answers requests for cached documents on the
+	// fast path (fastpath.go) and hands the others to net/http.
+	fast := newFastServer(srv, newHTTP())
+	servers := []interface {
+		Shutdown(context.Context) error
+		Close() error
+	}{fast}
+	go func() { httpErr <- fast.Serve(ln) }()
 	adminAddr := "" // for the log: where /metrics and /sources are
 	if adminLn != nil {
 		as := newHTTP()

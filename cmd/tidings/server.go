@@ -111,9 +111,8 @@ func (s *server) handleOPML(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
-	name, ext, ok := strings.Cut(r.PathValue("file"), ".")
-	f, known := feeds.ParseFormat(ext)
-	if !ok || !known {
+	name, f, ok := topicFile(r.PathValue("file"))
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
@@ -136,6 +135,15 @@ func (s *server) handleTopic(w http.ResponseWriter, r *http.Request) {
 	s.serve(w, r, doc, err, f.Ext(), name)
 }
 
+// topicFile splits the last segment of a topic feed's path, NAME.EXT,
+// at its first dot. The fast path's routes (topicRoute) are the files
+// this gives back unchanged.
+func topicFile(file string) (name string, f feeds.Format, ok bool) {
+	name, ext, ok := strings.Cut(file, ".")
+	f, known := feeds.ParseFormat(ext)
+	return name, f, ok && known
+}
+
 // serve writes a rendered document with its validators, or 304 when the
 // client's copy is current.
 // kind is the document's format (rss, atom, json, index, opml) and topic
@@ -147,17 +155,13 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, doc *rendered, er
 		s.metrics.served(kind, topic, http.StatusInternalServerError).Inc()
 		return
 	}
-	if acceptsGzip(r) {
-		if gz := doc.gzipped(); gz != nil {
-			doc = gz
-		}
-	}
+	doc, code := choose(doc, requestConditions(r))
 	h := w.Header()
 	// The values are shared by every response of this document: net/http
 	// only reads them, and their capacity is their length, so an append
 	// elsewhere copies instead of writing into them.
 	maps.Copy(h, doc.header)
-	if notModified(r, doc) {
+	if code == http.StatusNotModified {
 		w.WriteHeader(http.StatusNotModified)
 		s.metrics.served(kind, topic, http.StatusNotModified).Inc()
 		return
@@ -200,24 +204,8 @@ var noBodyFile atomic.Bool
 // memfd, after the header. It returns false, having written nothing, when
 // the body is small or the file cannot be had; the caller then writes it.
 func (s *server) sendFile(w http.ResponseWriter, r *http.Request, doc *rendered) bool {
-	if len(doc.body) < sendfileMin {
-		return false
-	}
 	rf, ok := w.(io.ReaderFrom)
-	if !ok {
-		return false
-	}
-	doc.fileOnce.Do(func() {
-		f, err := newBodyFile(doc.body, sendfileHead, sendfileIdle)
-		if err != nil {
-			if !noBodyFile.Swap(true) {
-				s.log.Info("serving feeds from memory, without sendfile", "err", err)
-			}
-			return
-		}
-		doc.file = f
-	})
-	if doc.file == nil {
+	if !ok || s.bodyFile(doc) == nil {
 		return false
 	}
 	f, err := doc.file.get()
@@ -246,11 +234,64 @@ func (s *server) sendFile(w http.ResponseWriter, r *http.Request, doc *rendered)
 	return true
 }
 
+// bodyFile returns the document's memfd for sendfile, made on first use,
+// or nil when the body is small or the file cannot be had.
+func (s *server) bodyFile(doc *rendered) *bodyFile {
+	if len(doc.body) < sendfileMin {
+		return nil
+	}
+	doc.fileOnce.Do(func() {
+		f, err := newBodyFile(doc.body, sendfileHead, sendfileIdle)
+		if err != nil {
+			if !noBodyFile.Swap(true) {
+				s.log.Info("serving feeds from memory, without sendfile", "err", err)
+			}
+			return
+		}
+		doc.file = f
+	})
+	return doc.file
+}
+
+// conditions are the request headers that choose what a document's
+// response is: its representation and whether it is a 304. net/http's
+// handler and the fast path each fill them from their own parse of the
+// request, and choose decides for both.
+type conditions struct {
+	ifNoneMatch     string   // the first If-None-Match field
+	ifModifiedSince string   // the first If-Modified-Since field
+	acceptEncoding  []string // every Accept-Encoding field
+}
+
+// requestConditions reads the conditions of a request net/http parsed.
+func requestConditions(r *http.Request) conditions {
+	return conditions{
+		ifNoneMatch:     r.Header.Get("If-None-Match"),
+		ifModifiedSince: r.Header.Get("If-Modified-Since"),
+		acceptEncoding:  r.Header.Values("Accept-Encoding"),
+	}
+}
+
+// choose returns the representation of doc to serve (gzipped when the
+// client takes gzip and there is one) and the status: 304 when the
+// client's copy of that representation is current, else 200.
+func choose(doc *rendered, c conditions) (*rendered, int) {
+	if acceptsGzip(c.acceptEncoding) {
+		if gz := doc.gzipped(); gz != nil {
+			doc = gz
+		}
+	}
+	if notModified(c, doc) {
+		return doc, http.StatusNotModified
+	}
+	return doc, http.StatusOK
+}
+
 // acceptsGzip reports whether the request's Accept-Encoding takes gzip
 // (RFC 9110 §12.5.3): named, as gzip or x-gzip, with a weight above 0.
 // Only "*" is not taken for gzip: identity is always acceptable then too.
-func acceptsGzip(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept-Encoding") {
+func acceptsGzip(acceptEncoding []string) bool {
+	for _, v := range acceptEncoding {
 		for el := range strings.SplitSeq(v, ",") {
 			name, params, _ := strings.Cut(el, ";")
 			name = strings.TrimSpace(name)
@@ -276,8 +317,8 @@ func acceptsGzip(r *http.Request) bool {
 
 // notModified applies RFC 9110 §13.2.2: If-None-Match wins over
 // If-Modified-Since when both are sent.
-func notModified(r *http.Request, doc *rendered) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+func notModified(c conditions, doc *rendered) bool {
+	if inm := c.ifNoneMatch; inm != "" {
 		for tag := range strings.SplitSeq(inm, ",") {
 			tag = strings.TrimSpace(tag)
 			if tag == "*" || strings.TrimPrefix(tag, "W/") == doc.etag {
@@ -286,7 +327,7 @@ func notModified(r *http.Request, doc *rendered) bool {
 		}
 		return false
 	}
-	if ims := r.Header.Get("If-Modified-Since"); ims != "" && !doc.lastModified.IsZero() {
+	if ims := c.ifModifiedSince; ims != "" && !doc.lastModified.IsZero() {
 		t, err := http.ParseTime(ims)
 		return err == nil && !doc.lastModified.After(t)
 	}
