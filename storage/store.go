@@ -168,7 +168,7 @@ func Open(path string, opts Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, opts: opts, now: now, mapped: mapped{db: db, enabled: canReleaseMapped}}
+	s := &Store{db: db, path: path, opts: opts, now: now, mapped: mapped{db: db, enabled: canReleaseMapped, above: releaseAbove}}
 	if opts.ReadOnly {
 		err = db.View(checkSchema)
 	} else {
