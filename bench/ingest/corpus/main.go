@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
@@ -115,6 +116,7 @@ func measure(dir string, files []feedFile, size int64, rounds, workers int) erro
 		what  string
 		w     int
 		times []time.Duration
+		cpu   []time.Duration // the process's CPU time (all threads, GC included)
 		store []time.Duration // time inside SavePoll, summed (one at a time only)
 	}
 	passes := []*pass{
@@ -130,6 +132,7 @@ func measure(dir string, files []feedFile, size int64, rounds, workers int) erro
 		for _, ps := range passes {
 			var d, storeTime time.Duration
 			var err error
+			cpu0 := cpuTime()
 			switch {
 			case strings.HasPrefix(ps.what, "baseline"):
 				// gofeed alone, defaults, as a program using it would;
@@ -154,26 +157,31 @@ func measure(dir string, files []feedFile, size int64, rounds, workers int) erro
 				}
 			}
 			ps.times = append(ps.times, d)
+			ps.cpu = append(ps.cpu, cpuTime()-cpu0)
 			ps.store = append(ps.store, storeTime)
 		}
 	}
 	fmt.Printf("\n%s: %d feeds, %.1f MB, %d items stored (gofeed finds %d); median of %d rounds; load average %s\n",
 		dir, len(files), float64(size)/1e6, items, gofeedItems, rounds, loadAvg())
-	fmt.Printf("| %-44s | %10s | %8s | %10s | %s |\n", "what", "time", "MB/s", "items/s", "vs gofeed")
-	fmt.Printf("|%s|%s|%s|%s|%s|\n", dashes(46), dashes(12), dashes(10), dashes(12), dashes(11))
-	row := func(what string, d, g time.Duration) {
-		fmt.Printf("| %-44s | %10s | %8.1f | %10.0f | %8.2f× |\n", what, d.Round(100*time.Microsecond),
-			float64(size)/1e6/d.Seconds(), float64(items)/d.Seconds(), d.Seconds()/g.Seconds())
-	}
-	var g time.Duration
-	for _, ps := range passes {
-		d := median(ps.times)
-		if strings.HasPrefix(ps.what, "baseline") {
-			g = d
+	fmt.Printf("| %-44s | %10s | %8s | %10s | %s | %10s | %s |\n", "what", "time", "MB/s", "items/s", "vs gofeed", "CPU", "CPU vs gofeed")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|\n", dashes(46), dashes(12), dashes(10), dashes(12), dashes(11), dashes(12), dashes(15))
+	row := func(what string, d, g, c, gc time.Duration) {
+		cpu := fmt.Sprintf("| %10s | %12s", "", "")
+		if c > 0 {
+			cpu = fmt.Sprintf("| %10s | %12.2f×", c.Round(time.Millisecond), c.Seconds()/gc.Seconds())
 		}
-		row(ps.what, d, g)
+		fmt.Printf("| %-44s | %10s | %8.1f | %10.0f | %8.2f× %s |\n", what, d.Round(100*time.Microsecond),
+			float64(size)/1e6/d.Seconds(), float64(items)/d.Seconds(), d.Seconds()/g.Seconds(), cpu)
+	}
+	var g, gc time.Duration
+	for _, ps := range passes {
+		d, c := median(ps.times), median(ps.cpu)
+		if strings.HasPrefix(ps.what, "baseline") {
+			g, gc = d, c
+		}
+		row(ps.what, d, g, c, gc)
 		if ps.w == 1 && !strings.HasPrefix(ps.what, "baseline") && !strings.Contains(ps.what, "parse + normalize") {
-			row("  of which storage.SavePoll", median(ps.store), g)
+			row("  of which storage.SavePoll", median(ps.store), g, 0, gc)
 		}
 	}
 	if sync, err := fsyncTime(len(files)); err == nil {
@@ -251,6 +259,18 @@ func ingest(ctx context.Context, f *fetcher.Fetcher, files []feedFile, w int) (t
 		return nil
 	})
 	return d, time.Duration(storeNanos.Load()), int(items.Load()), firstErr
+}
+
+// cpuTime is the CPU time the process has used so far, user and system,
+// every thread: a pass's share of it says how much work it did, whatever
+// else the machine was doing, where its wall time also counts waits (for
+// a core, for the disk).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg is the 1-minute load average, to note beside the figures.
