@@ -634,6 +634,9 @@ func TestFastPathShutdownFinishes(t *testing.T) {
 		defer cancel()
 		done <- f.fs.Shutdown(ctx)
 	}()
+	// The response says Connection: close only if the shutdown has begun
+	// before it is written: wait for that, not for a scheduler's whim.
+	waitFor(t, "the shutdown to begin", f.fs.closing.Load)
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned (%v) with a request under way", err)
