@@ -447,6 +447,22 @@ func (p *poller) polling() []string {
 	return names
 }
 
+// load returns how many sources are due at now but not being polled
+// (waiting for a worker, or for a slot at their host) and how many polls
+// are under way: the queue an operator watches when polls fall behind.
+func (p *poller) load(now time.Time) (due, inFlight int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, h := range p.hosts {
+		for _, l := range h.q {
+			if !l.due.After(now) {
+				due++
+			}
+		}
+	}
+	return due, len(p.inFlight)
+}
+
 // pollStep polls l's source once with f and stores the result; it returns
 // how long to wait for the next poll and the host that poll starts at, or
 // stop when the source is done with. Only the worker polling l writes

@@ -241,6 +241,12 @@ func TestPollerBoundsPolls(t *testing.T) {
 				t.Fatalf("gave up waiting for %d polls held at once (%d done)", min(bound, n-done), done)
 			}
 		}
+		if done == 0 {
+			// What the metrics show: the rest wait, due, for a worker.
+			if due, inFlight := p.load(time.Now()); due != n-bound || inFlight != bound {
+				t.Errorf("load = %d due, %d in flight; want %d, %d", due, inFlight, n-bound, bound)
+			}
+		}
 		release <- struct{}{}
 		holding--
 	}

@@ -142,6 +142,7 @@ func runServe(ctx context.Context, e *env, o *options) error {
 	abort, abortPolls := context.WithCancel(context.Background())
 	defer abortPolls()
 	p := newPoller(sched, abort, f, st, log)
+	m.watchPolls(p.load)
 	p.onPoll = func(ctx context.Context, src tidings.Source, r pollResult) {
 		m.observe(r)
 		if r.saved.New+r.saved.Updated > 0 {

@@ -477,6 +477,18 @@ func (m *metrics) configured(ctx context.Context, st *storage.Store, sources []t
 	return nil
 }
 
+// watchPolls adds the poller's queue to the metrics: load is poller.load.
+func (m *metrics) watchPolls(load func(now time.Time) (due, inFlight int)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tidings_polls_due", Help: "Sources whose poll is due but not started: waiting for one of fetch.concurrency workers, or for a slot at their host (fetch.per_host). Staying above 0 means polls fall behind their schedule.",
+		}, func() float64 { due, _ := load(time.Now()); return float64(due) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tidings_polls_in_flight", Help: "Polls being fetched, parsed or stored now (at most fetch.concurrency).",
+		}, func() float64 { _, n := load(time.Now()); return float64(n) }),
+	)
+}
+
 // observe records one finished poll.
 func (m *metrics) observe(r pollResult) {
 	switch {

@@ -562,6 +562,12 @@ func TestMetricsNames(t *testing.T) {
 	waitFor(t, "three polls", func() bool {
 		return metricSum(scrape(t, base+"/metrics"), "tidings_polls_total") >= 3
 	})
+	// The fourth source's server never answers: its poll stays under way
+	// (until fetch.timeout), and nothing waits for a worker.
+	waitFor(t, "the hanging poll in flight", func() bool {
+		v, _ := metricValue(scrape(t, base+"/metrics"), "tidings_polls_in_flight")
+		return v == 1
+	})
 	resp, _ := get(t, base+"/topics/all.rss")
 	get(t, base+"/topics/all.rss", "If-None-Match", resp.Header.Get("ETag"))
 	get(t, base+"/")
@@ -581,6 +587,8 @@ func TestMetricsNames(t *testing.T) {
 		"tidings_store_size_bytes":                             {dto.MetricType_GAUGE, ""},
 		"tidings_feed_requests_total":                          {dto.MetricType_COUNTER, "code,kind,topic"},
 		"tidings_config_last_reload_successful":                {dto.MetricType_GAUGE, ""},
+		"tidings_polls_due":                                    {dto.MetricType_GAUGE, ""},
+		"tidings_polls_in_flight":                              {dto.MetricType_GAUGE, ""},
 		"tidings_config_last_reload_success_timestamp_seconds": {dto.MetricType_GAUGE, ""},
 		"go_goroutines":                                        {dto.MetricType_GAUGE, ""},
 		"process_resident_memory_bytes":                        {dto.MetricType_GAUGE, ""},
@@ -619,11 +627,15 @@ func TestMetricsNames(t *testing.T) {
 		{"tidings_feed_requests_total", []string{"kind", "rss", "topic", "all", "code", "304"}, 1},
 		{"tidings_feed_requests_total", []string{"kind", "index", "code", "200"}, 1},
 		{"tidings_config_last_reload_successful", nil, 1},
+		{"tidings_polls_in_flight", nil, 1},
 	} {
 		v, ok := metricValue(m, c.name, c.labels...)
 		if !ok || v < c.min {
 			t.Errorf("%s%v = %v (present %v), want >= %v", c.name, c.labels, v, ok, c.min)
 		}
+	}
+	if v, ok := metricValue(m, "tidings_polls_due"); !ok || v != 0 {
+		t.Errorf("tidings_polls_due = %v (present %v), want 0: four sources, workers to spare", v, ok)
 	}
 	if _, ok := metricValue(m, "tidings_source_last_success_timestamp_seconds", "source", "hang"); ok {
 		t.Errorf("a source that never succeeded has a last-success time")
