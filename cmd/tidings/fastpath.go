@@ -155,10 +155,13 @@ func (fs *fastServer) untrack(fc *fastConn) {
 
 // handOver gives c to hs, with the bytes read from it and not answered.
 func (fs *fastServer) handOver(c net.Conn, pending []byte) {
+	// Counted before net/http has it: it may answer before this goroutine
+	// runs again, and tests read the count after the answer.
+	fs.handedOver.Add(1)
 	select {
 	case fs.handoff <- &handoffConn{Conn: c, pending: pending}:
-		fs.handedOver.Add(1)
 	case <-fs.httpDone:
+		fs.handedOver.Add(-1)
 		c.Close()
 	}
 }
