@@ -27,7 +27,7 @@ func TestStoreFull(t *testing.T) {
 	listen := freeAddr(t)
 	cfgPath := writeIngestConfig(t, dir, listen, ingestServer(t).URL)
 	base := "http://" + listen
-	d := &daemon{base: base, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{base: base, stderr: &logBuffer{}, done: make(chan error, 1)}
 	// 2048 blocks of 512 bytes: 1 MB, a few polls' worth.
 	d.cmd = exec.Command("sh", "-c", `ulimit -f 2048 && exec "$0" serve --config "$1"`, binary, cfgPath)
 	d.cmd.Stderr = d.stderr

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -67,14 +68,33 @@ func runTidings(t *testing.T, args ...string) (stdout, stderr string, code int) 
 type daemon struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *bytes.Buffer
+	stderr *logBuffer
 	done   chan error
+}
+
+// logBuffer is a daemon's stderr: exec copies into it from a goroutine of
+// its own while the test reads it.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startDaemon starts `tidings serve` with extra flags and waits until /readyz answers.
 func startDaemon(t *testing.T, cfgPath, base string, flags ...string) *daemon {
 	t.Helper()
-	d := &daemon{base: base, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	d := &daemon{base: base, stderr: &logBuffer{}, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, append([]string{"serve", "--config", cfgPath, "--log-level", "debug"}, flags...)...)
 	d.cmd.Stderr = d.stderr
 	if err := d.cmd.Start(); err != nil {
