@@ -511,51 +511,49 @@ func (p *poller) pollStep(l *sourceLoop, f *fetcher.Fetcher) (wait time.Duration
 	return wait, host, false
 }
 
-// loopQueue is a heap of sources, earliest due first.
-type loopQueue []*sourceLoop
+// indexedHeap is a container/heap of items that know their index in it,
+// for heap.Fix and heap.Remove, ordered by their before method.
+type indexedHeap[T heapItem[T]] []T
 
-func (q loopQueue) Len() int           { return len(q) }
-func (q loopQueue) Less(i, j int) bool { return dueBefore(q[i], q[j]) }
-func (q loopQueue) Swap(i, j int) {
+// heapItem is what indexedHeap holds.
+type heapItem[T any] interface {
+	before(T) bool
+	setIndex(int) // -1 once out of the heap
+}
+
+func (q indexedHeap[T]) Len() int           { return len(q) }
+func (q indexedHeap[T]) Less(i, j int) bool { return q[i].before(q[j]) }
+func (q indexedHeap[T]) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].idx, q[j].idx = i, j
+	q[i].setIndex(i)
+	q[j].setIndex(j)
 }
-func (q *loopQueue) Push(x any) {
-	l := x.(*sourceLoop)
-	l.idx = len(*q)
-	*q = append(*q, l)
+func (q *indexedHeap[T]) Push(x any) {
+	t := x.(T)
+	t.setIndex(len(*q))
+	*q = append(*q, t)
 }
-func (q *loopQueue) Pop() any {
+func (q *indexedHeap[T]) Pop() any {
 	old := *q
-	l := old[len(old)-1]
-	old[len(old)-1] = nil
+	t := old[len(old)-1]
+	var none T
+	old[len(old)-1] = none
 	*q = old[:len(old)-1]
-	l.idx = -1
-	return l
+	t.setIndex(-1)
+	return t
 }
+
+// loopQueue is a heap of sources, earliest due first.
+type loopQueue = indexedHeap[*sourceLoop]
+
+func (l *sourceLoop) before(o *sourceLoop) bool { return dueBefore(l, o) }
+func (l *sourceLoop) setIndex(i int)            { l.idx = i }
 
 // hostHeap is a heap of hosts, the one whose next source is due earliest first.
-type hostHeap []*hostQueue
+type hostHeap = indexedHeap[*hostQueue]
 
-func (q hostHeap) Len() int           { return len(q) }
-func (q hostHeap) Less(i, j int) bool { return dueBefore(q[i].q[0], q[j].q[0]) }
-func (q hostHeap) Swap(i, j int) {
-	q[i], q[j] = q[j], q[i]
-	q[i].idx, q[j].idx = i, j
-}
-func (q *hostHeap) Push(x any) {
-	h := x.(*hostQueue)
-	h.idx = len(*q)
-	*q = append(*q, h)
-}
-func (q *hostHeap) Pop() any {
-	old := *q
-	h := old[len(old)-1]
-	old[len(old)-1] = nil
-	*q = old[:len(old)-1]
-	h.idx = -1
-	return h
-}
+func (h *hostQueue) before(o *hostQueue) bool { return dueBefore(h.q[0], o.q[0]) }
+func (h *hostQueue) setIndex(i int)           { h.idx = i }
 
 // dueBefore orders sources by when they are due, then by name, so that
 // the order does not depend on the heap's history.
