@@ -45,6 +45,15 @@ build_tidings() {
   TIDINGS="$OUT/bin/tidings"
 }
 
+# before_src REV: the tree of commit REV in $OUT/before-src, to build the
+# "before" side of a comparison from; sets BREV to its short name.
+before_src() {
+  BREV=$(git rev-parse --short "$1")
+  BSRC="$OUT/before-src"
+  rm -rf "$BSRC" && mkdir -p "$BSRC"
+  git archive "$1" | tar -x -C "$BSRC"
+}
+
 # gen_workload SOURCES ITEMS PORT: the generated feeds that bench/ingest and
 # bench/miniflux share, written once to $DATA (set here), with the config
 # pointed at a server on PORT (it may differ from run to run).

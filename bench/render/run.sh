@@ -27,11 +27,8 @@ million_store
 go test -c -o "$OUT/bin/render.test" ./cmd/tidings
 BINS=(now)
 if [ -n "${BEFORE:-}" ]; then
-  BREV=$(git rev-parse --short "$BEFORE")
-  src="$OUT/before-src"
-  rm -rf "$src" && mkdir -p "$src"
-  git archive "$BEFORE" | tar -x -C "$src"
-  (cd "$src" && go test -c -o "$OUT/bin/render-before.test" ./cmd/tidings)
+  before_src "$BEFORE"
+  (cd "$BSRC" && go test -c -o "$OUT/bin/render-before.test" ./cmd/tidings)
   BINS=(now before)
 fi
 bin() { [ "$1" = now ] && echo "$OUT/bin/render.test" || echo "$OUT/bin/render-before.test"; }

@@ -84,10 +84,8 @@ echo "| build                        | peak stacks | peak heap in use | VmHWM | 
 echo "|------------------------------|-------------|------------------|-------|--------------------|"
 cycle "$TIDINGS" "this checkout"
 if [ -n "${BEFORE:-}" ]; then
-  src="$OUT/before-src"
-  rm -rf "$src" && mkdir -p "$src"
-  git archive "$BEFORE" | tar -x -C "$src"
-  (cd "$src" && go build -trimpath -o "$OUT/bin/tidings-before" ./cmd/tidings)
-  cycle "$OUT/bin/tidings-before" "$(git rev-parse --short "$BEFORE") (before)"
+  before_src "$BEFORE"
+  (cd "$BSRC" && go build -trimpath -o "$OUT/bin/tidings-before" ./cmd/tidings)
+  cycle "$OUT/bin/tidings-before" "$BREV (before)"
 fi
 echo "(VmHWM counts the pages of the store file the process has touched, which the kernel can drop; RssAnon it cannot.)"

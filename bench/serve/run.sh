@@ -45,11 +45,8 @@ wait_http "$T"
 
 B=""
 if [ -n "${BEFORE:-}" ]; then
-  BREV=$(git rev-parse --short "$BEFORE")
-  src="$OUT/before-src"
-  rm -rf "$src" && mkdir -p "$src"
-  git archive "$BEFORE" | tar -x -C "$src"
-  (cd "$src" && go build -trimpath -o "$OUT/bin/tidings-before" ./cmd/tidings)
+  before_src "$BEFORE"
+  (cd "$BSRC" && go build -trimpath -o "$OUT/bin/tidings-before" ./cmd/tidings)
   rm -rf "$DATA-before" && mkdir -p "$DATA-before"
   cp "$DATA/tidings.db" "$DATA/tidings.yaml" "$DATA-before/"
   ln -s "$DATA/feeds" "$DATA-before/feeds"
