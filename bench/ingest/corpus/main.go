@@ -27,7 +27,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/mmcdole/gofeed"
@@ -259,18 +258,6 @@ func ingest(ctx context.Context, f *fetcher.Fetcher, files []feedFile, w int) (t
 		return nil
 	})
 	return d, time.Duration(storeNanos.Load()), int(items.Load()), firstErr
-}
-
-// cpuTime is the CPU time the process has used so far, user and system,
-// every thread: a pass's share of it says how much work it did, whatever
-// else the machine was doing, where its wall time also counts waits (for
-// a core, for the disk).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg is the 1-minute load average, to note beside the figures.
