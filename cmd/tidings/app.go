@@ -30,8 +30,10 @@ type setup struct {
 	topics  []*feeds.Topic // config order
 	byName  map[string]*feeds.Topic
 	sources map[string]tidings.Source
-	// indexVersion is each indexed topic's storage.TopicDef.Version, for
-	// walks that must read the index of this setup's definitions only.
+	// defs are the topics as the store indexes them (topicDefs), and
+	// indexVersion each one's Version, for walks that must read the index
+	// of this setup's definitions only.
+	defs         []storage.TopicDef
 	indexVersion map[string]string
 }
 
@@ -65,8 +67,9 @@ func loadSetup(path string) (*setup, error) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	s.indexVersion = make(map[string]string, len(s.topics))
-	for _, d := range topicDefs(s) {
+	s.defs = topicDefs(s)
+	s.indexVersion = make(map[string]string, len(s.defs))
+	for _, d := range s.defs {
 		s.indexVersion[d.Name] = d.Version
 	}
 	return s, nil

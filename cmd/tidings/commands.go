@@ -195,7 +195,7 @@ func openReader(s *setup) (reader, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	_ = st.SetTopics(context.Background(), topicDefs(s)) // read-only: records the definitions, cannot fail on I/O
+	_ = st.SetTopics(context.Background(), s.defs) // read-only: records the definitions, cannot fail on I/O
 	pub := newPublisher(st, s, slog.New(slog.DiscardHandler))
 	return &storeReader{pub: pub}, func() { st.Close() }, nil
 }

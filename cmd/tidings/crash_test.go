@@ -164,7 +164,7 @@ func checkCrashStore(t *testing.T, s *setup, round int) int {
 		t.Fatalf("round %d: store does not open after kill -9: %v", round, err)
 	}
 	defer st.Close()
-	if err := st.SetTopics(ctx, topicDefs(s)); err != nil {
+	if err := st.SetTopics(ctx, s.defs); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Verify(ctx); err != nil {

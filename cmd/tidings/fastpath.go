@@ -403,16 +403,7 @@ func (fc *fastConn) sendFile(out []byte, doc *rendered) error {
 		return err
 	}
 	defer doc.file.put(f)
-	if cork(fc.c, true) {
-		defer cork(fc.c, false)
-	}
-	bufs := net.Buffers{out, doc.body[:sendfileHead]}
-	if _, err := bufs.WriteTo(fc.c); err != nil {
-		return err
-	}
-	// A *net.TCPConn reads from a limited *os.File with sendfile.
-	_, err = io.Copy(fc.c, &io.LimitedReader{R: f, N: doc.file.size - sendfileHead})
-	return err
+	return writeCorked(fc.c, fc.c, out, doc, f)
 }
 
 // setReadDeadline sets the read deadline to now+d (none if d is 0).

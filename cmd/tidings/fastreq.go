@@ -43,40 +43,19 @@ const (
 
 // tokenByte marks the bytes of a token (RFC 9110 §5.6.2): what header
 // field names are made of, as net/http checks them.
-var tokenByte = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		t[c] = true
-	}
-	return t
-}()
+var tokenByte = alnumAnd("!#$%&'*+-.^_`|~")
 
 // pathByte marks the bytes of a path the fast path answers: unreserved
 // characters (RFC 3986 §2.3) and '/'. Without '%' a path is its own
 // unescaped form, which is what ServeMux matches.
-var pathByte = func() (t [256]bool) {
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-		t[c-'a'+'A'] = true
-	}
-	for _, c := range []byte("-._~/") {
-		t[c] = true
-	}
-	return t
-}()
+var pathByte = alnumAnd("-._~/")
 
 // hostByte marks the bytes of a Host field the fast path accepts: a
 // stricter set than net/http's (it takes the rest to net/http).
-var hostByte = func() (t [256]bool) {
+var hostByte = alnumAnd("-._:[]")
+
+// alnumAnd marks ASCII letters, digits and the bytes of extra.
+func alnumAnd(extra string) (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
@@ -84,11 +63,11 @@ var hostByte = func() (t [256]bool) {
 		t[c] = true
 		t[c-'a'+'A'] = true
 	}
-	for _, c := range []byte("-._:[]") {
-		t[c] = true
+	for i := 0; i < len(extra); i++ {
+		t[extra[i]] = true
 	}
 	return t
-}()
+}
 
 // plainSegment reports whether s may be a segment of a path the fast
 // path answers: not empty and all unreserved characters but '.', which

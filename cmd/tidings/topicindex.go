@@ -50,7 +50,7 @@ func topicDefs(s *setup) []storage.TopicDef {
 // indexTopics tells the store about the setup's topics, rebuilding the
 // index of every topic whose definition changed.
 func indexTopics(ctx context.Context, st *storage.Store, s *setup) error {
-	if err := st.SetTopics(ctx, topicDefs(s)); err != nil {
+	if err := st.SetTopics(ctx, s.defs); err != nil {
 		return fmt.Errorf("index topics: %w", err)
 	}
 	return nil
