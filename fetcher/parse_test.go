@@ -504,3 +504,23 @@ func TestResolveHTML(t *testing.T) {
 		})
 	}
 }
+
+// FuzzResolveHTML: the pre-check that lets resolveHTML skip tokenizing
+// never skips a fragment that has something to resolve.
+func FuzzResolveHTML(f *testing.F) {
+	for _, s := range []string{
+		`<a href="https://x.org/a">x</a><img src='/i.png'>`,
+		`<img srcset="https://x/a.jpg 1x, b.jpg 2x">`,
+		`<img srcset="data:image/png;base64,AA 1x, /b.png 2x">`,
+		`<object data=o.swf></object><a HREF = " https://x/">`,
+		`<a href="#n">n</a> a=b <video poster=p.jpg>`,
+	} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://example.org/blog/post/")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := resolveHTML(base, s), rewriteURLs(base, s); got != want {
+			t.Errorf("resolveHTML(%q)\n got %q\nwant %q", s, got, want)
+		}
+	})
+}

@@ -89,3 +89,105 @@ func rewriteTag(z *html.Tokenizer, tt html.TokenType, rewrite func(Attr) (string
 	}
 	return html.Token{Type: tt, Data: tag, Attr: attrs}.String(), true
 }
+
+// ValuesPass reports, from the bytes of s alone, whether RewriteAttrs
+// would show rewrite only values that ok accepts under the keys that watch
+// names (lower-case, as the tokenizer gives them). It reads s once, without
+// tokenizing or allocating, so that a caller can skip RewriteAttrs on the
+// fragments where it could change nothing: most feeds link absolutely.
+//
+// It errs only towards false. Every attribute with a value has an '=' in
+// s, so each '=' is read as one: the name is the run of bytes before it
+// (the tokenizer ends names at no byte this run does not stop at, so a
+// watched name is seen whole), the value what follows, quoted or not. An
+// '=' in text or inside another value is read the same way and can only
+// add a false. A value with a character reference, a NUL or no end is not
+// judged (false), since the tokenizer would change or drop it. Values in
+// the same kind of quotes cannot overlap, nor can unquoted ones, so each
+// byte is read a bounded number of times: linear time on any input. An
+// attribute without a value has the empty one, which ok must accept for
+// anything to pass: such names have no '=' to be found by.
+func ValuesPass(s string, watch func(key string) bool, ok func(val string) bool) bool {
+	if !ok("") {
+		return false
+	}
+	for i := 0; ; i++ {
+		j := strings.IndexByte(s[i:], '=')
+		if j < 0 {
+			return true
+		}
+		i += j
+		end := i
+		for end > 0 && isSpace(s[end-1]) {
+			end--
+		}
+		start := end
+		for start > 0 && !nameStop[s[start-1]] {
+			start--
+		}
+		if start == end || !watch(lowerKey(s[start:end])) {
+			continue
+		}
+		v := i + 1
+		for v < len(s) && isSpace(s[v]) {
+			v++
+		}
+		var val string
+		if v < len(s) && (s[v] == '"' || s[v] == '\'') {
+			n := strings.IndexByte(s[v+1:], s[v])
+			if n < 0 {
+				return false
+			}
+			val = s[v+1 : v+1+n]
+		} else {
+			n := v
+			for n < len(s) && !isSpace(s[n]) && s[n] != '>' {
+				n++
+			}
+			if n == len(s) {
+				return false
+			}
+			val = s[v:n]
+			if strings.IndexByte(val, '=') >= 0 {
+				// Not judged, so that no byte is in two unquoted values:
+				// "k=k=k=…>" would read the rest of s at every '='.
+				return false
+			}
+		}
+		if strings.ContainsAny(val, "&\x00") || !ok(val) {
+			return false
+		}
+	}
+}
+
+// nameStop are the bytes that end an attribute name read backwards from
+// its '=': those the tokenizer ends names at, and quotes and '<', which
+// can only make the name read shorter than the tokenizer's, never a
+// watched name out of an unwatched one.
+var nameStop = func() (t [256]bool) {
+	for _, c := range " \t\n\r\f/>='\"<" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'
+}
+
+// lowerKey lower-cases the ASCII letters of an attribute name, as the
+// tokenizer does; most names are lower-case already and are not copied.
+func lowerKey(k string) string {
+	for i := 0; i < len(k); i++ {
+		if 'A' <= k[i] && k[i] <= 'Z' {
+			b := []byte(k)
+			for j, c := range b {
+				if 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return k
+}

@@ -52,3 +52,56 @@ func FuzzRewriteAttrs(f *testing.F) {
 		_ = RewriteAttrs(s, func(a Attr) (string, bool) { return "/" + a.Val, a.Key != "on" })
 	})
 }
+
+// The rule of the ValuesPass tests: href and srcset values must be empty
+// or start with "https:"; RewriteAttrs changes any other.
+var (
+	watchLinks = func(k string) bool { return k == "href" || k == "srcset" }
+	httpsOnly  = func(v string) bool { return v == "" || strings.HasPrefix(v, "https:") }
+	fixLinks   = func(a Attr) (string, bool) {
+		if watchLinks(a.Key) && !httpsOnly(a.Val) {
+			return "https://example.org/" + a.Val, true
+		}
+		return a.Val, true
+	}
+)
+
+func TestValuesPass(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"plain text", true},
+		{`<a href="https://x.org/">x</a> <img src=i.png>`, true},
+		{`<A HREF = 'https://x.org/' title="a=b">x</A>`, true},
+		{`<a href="/rel">x</a>`, false},
+		{`<a HREF=rel>x</a>`, false},
+		{`<a title="x" href="https:/ok" srcset="i.png 1x">`, false},
+		{`<a href="https://x.org/?a=1&amp;b=2">`, false}, // not judged: a reference
+		{`<a href="https://x.org/`, false},               // no end
+		{`<a data-href="/x" xhref=/y>`, true},            // other names
+		{`a = b, c=d and href=e in text`, false},         // reads as markup: a false alarm, never a miss
+		{`<img srcset>`, true},
+	}
+	for _, tt := range tests {
+		if got := ValuesPass(tt.in, watchLinks, httpsOnly); got != tt.want {
+			t.Errorf("ValuesPass(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+		if tt.want && RewriteAttrs(tt.in, fixLinks) != tt.in {
+			t.Errorf("ValuesPass(%q) passed a fragment that RewriteAttrs changes", tt.in)
+		}
+	}
+}
+
+func FuzzValuesPass(f *testing.F) {
+	f.Add(`<p>x <a href="https://a" srcset='https://b 1x'>a</a></p>`)
+	f.Add(`<a HREF = "/x">`)
+	f.Add(`<a x"href=/y>`)
+	f.Add(`<img src="`)
+	f.Fuzz(func(t *testing.T, s string) {
+		// The promise: a pass means RewriteAttrs would change nothing.
+		if ValuesPass(s, watchLinks, httpsOnly) && RewriteAttrs(s, fixLinks) != s {
+			t.Errorf("ValuesPass(%q) is true but RewriteAttrs changes it", s)
+		}
+	})
+}
