@@ -67,36 +67,26 @@ func Fingerprint(it *tidings.Item) uint64 {
 // fingerprint, says "the same item": templated posts (a daily notice that
 // changes one number) have equal or near fingerprints but different texts.
 func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
-	var title, summary, content []string
-	query.ItemWords(it, func(field int, w string) {
-		switch field {
-		case query.WordTitle:
-			title = append(title, w)
-		case query.WordSummary:
-			summary = append(summary, w)
-		case query.WordContent:
-			content = append(content, w)
-		}
-	})
+	title, summary, content := query.ItemWords(it)
 	body := summary
-	if len(content) >= len(summary) {
+	if content.Len() >= summary.Len() {
 		body = content
 	}
-	if len(title)+len(body) < MinWords {
+	if title.Len()+body.Len() < MinWords {
 		return 0, text
 	}
 	// The words joined in one buffer and hashed at once: a Write per word
 	// converted and copied each word again.
-	n := 0
-	for _, ws := range [2][]string{title, body} {
-		for _, w := range ws {
-			n += len(w) + 1
+	n := 2
+	for _, ws := range [2]query.WordList{title, body} {
+		for i := range ws.Len() {
+			n += len(ws.At(i)) + 1
 		}
 	}
-	buf := make([]byte, 0, n+2)
-	for _, ws := range [2][]string{title, body} {
-		for _, w := range ws {
-			buf = append(append(buf, w...), ' ')
+	buf := make([]byte, 0, n)
+	for _, ws := range [2]query.WordList{title, body} {
+		for i := range ws.Len() {
+			buf = append(append(buf, ws.At(i)...), ' ')
 		}
 		buf = append(buf, 0)
 	}
@@ -109,8 +99,18 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	return fp, text
 }
 
-// simhash is the SimHash of the word bigrams of title and of body.
-func simhash(title, body []string) (fp uint64) {
+// FNV-1a's parameters, for the feature hash of simhash.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// simhash is the SimHash of the word bigrams of title and of body. A
+// bigram's feature is mix of 64-bit FNV-1a over its first word, a 0xff
+// separator and its second word (a word alone, when it is the only one);
+// FNV is stable across processes and releases, as a stored fingerprint
+// requires (hash/maphash is seeded per process).
+func simhash(title, body query.WordList) (fp uint64) {
 	// SimHash sums +1 or -1 per feature into each of 64 bit counters. A
 	// feature hash has random bits, so the obvious loop over them
 	// mispredicts every other branch and was most of the cost of storing
@@ -130,8 +130,8 @@ func simhash(title, body []string) (fp uint64) {
 		lanes = [8]uint64{}
 		pending = 0
 	}
-	add := func(a, b string) {
-		h := mix(hashPair(a, b))
+	add := func(h uint64) {
+		h = mix(h)
 		for j := range lanes {
 			lanes[j] += h >> j & 0x0101010101010101
 		}
@@ -142,12 +142,33 @@ func simhash(title, body []string) (fp uint64) {
 	}
 	// Title and body are shingled separately: the last word of a headline
 	// and the first of the text are no phrase.
-	for _, ws := range [2][]string{title, body} {
-		if len(ws) == 1 {
-			add(ws[0], "")
+	for _, ws := range [2]query.WordList{title, body} {
+		if ws.Len() == 0 {
+			continue
 		}
-		for i := 1; i < len(ws); i++ {
-			add(ws[i-1], ws[i])
+		// prev is FNV's state after the previous word and the separator.
+		// Each word is read once, for two hashes at once: the bigram it
+		// ends (from prev) and the state it leaves for the next bigram
+		// (from the start). The two multiplication chains are independent,
+		// so the processor runs them side by side: FNV waits on each
+		// multiplication, and hashing each word twice in turn was half
+		// the cost of a fingerprint.
+		prev := uint64(fnvOffset)
+		for _, c := range ws.At(0) {
+			prev = (prev ^ uint64(c)) * fnvPrime
+		}
+		prev = (prev ^ 0xff) * fnvPrime
+		if ws.Len() == 1 {
+			add(prev)
+		}
+		for i := 1; i < ws.Len(); i++ {
+			pair, next := prev, uint64(fnvOffset)
+			for _, c := range ws.At(i) {
+				pair = (pair ^ uint64(c)) * fnvPrime
+				next = (next ^ uint64(c)) * fnvPrime
+			}
+			add(pair)
+			prev = (next ^ 0xff) * fnvPrime
 		}
 	}
 	flush()
@@ -179,24 +200,6 @@ func Bands(fp uint64, maxDist int, fn func(band int, value uint64)) {
 		lo, hi := 64*i/n, 64*(i+1)/n
 		fn(i, fp>>lo&(1<<(hi-lo)-1))
 	}
-}
-
-// hashPair is 64-bit FNV-1a of a, a separator and b. It is stable across
-// processes and releases, as a stored fingerprint requires (hash/maphash
-// is seeded per process).
-func hashPair(a, b string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(a); i++ {
-		h ^= uint64(a[i])
-		h *= 1099511628211
-	}
-	h ^= 0xff
-	h *= 1099511628211
-	for i := 0; i < len(b); i++ {
-		h ^= uint64(b[i])
-		h *= 1099511628211
-	}
-	return h
 }
 
 // mix is the splitmix64 finalizer: FNV's high bits depend weakly on the
@@ -232,10 +235,10 @@ func LinkHash(link string) uint64 {
 	if link == "" {
 		return 0
 	}
-	h := uint64(14695981039346656037)
+	h := uint64(fnvOffset)
 	for i := 0; i < len(link); i++ {
 		h ^= uint64(link[i])
-		h *= 1099511628211
+		h *= fnvPrime
 	}
 	if h = mix(h); h == 0 {
 		h = 1

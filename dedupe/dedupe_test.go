@@ -1,10 +1,13 @@
 package dedupe
 
 import (
+	"crypto/sha256"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/tidings/tidings"
+	"github.com/tidings/tidings/query"
 )
 
 // Realistic news texts, written for these tests in the style of wire copy.
@@ -115,7 +118,7 @@ func TestFingerprintTooShort(t *testing.T) {
 }
 
 // FuzzFingerprint: any title and HTML give a fingerprint without panicking,
-// the same one every time, and a text's fingerprint ignores case.
+// the same one every time, and the same as the plain reference computes.
 func FuzzFingerprint(f *testing.F) {
 	f.Add("Mexico, Canada cut steel tariffs", steelText)
 	f.Add("Sismo", "<p>Un sismo de magnitud 6,4 &amp; <script>x</script> sacudió Oaxaca</p>")
@@ -129,40 +132,94 @@ func FuzzFingerprint(f *testing.F) {
 		if (fp == 0) != (text == [16]byte{}) {
 			t.Errorf("fingerprint %x but text hash %x", fp, text)
 		}
+		if pfp, ptext := plainAnalyze(it); pfp != fp || ptext != text {
+			t.Errorf("Analyze = %x/%x, the plain reference gives %x/%x", fp, text, pfp, ptext)
+		}
 	})
 }
 
-// TestSimhashCounts: the packed counters give the fingerprint of the plain
-// SimHash loop (fingerprints are stored, so they must not change), for
-// texts shorter and longer than the 255 features a lane byte holds.
-func TestSimhashCounts(t *testing.T) {
-	plain := func(title, body []string) (fp uint64) {
-		var v [64]int32
-		add := func(a, b string) {
-			h := mix(hashPair(a, b))
-			for i := range v {
-				if h&(1<<i) != 0 {
-					v[i]++
-				} else {
-					v[i]--
-				}
-			}
-		}
-		for _, ws := range [2][]string{title, body} {
-			if len(ws) == 1 {
-				add(ws[0], "")
-			}
-			for i := 1; i < len(ws); i++ {
-				add(ws[i-1], ws[i])
-			}
-		}
-		for i, n := range v {
-			if n > 0 {
-				fp |= 1 << i
-			}
-		}
-		return fp
+// hashPair is the feature hash as first written: 64-bit FNV-1a of a, a
+// 0xff separator and b, one word after the other.
+func hashPair(a, b string) uint64 {
+	h := uint64(fnvOffset)
+	for i := 0; i < len(a); i++ {
+		h = (h ^ uint64(a[i])) * fnvPrime
 	}
+	h = (h ^ 0xff) * fnvPrime
+	for i := 0; i < len(b); i++ {
+		h = (h ^ uint64(b[i])) * fnvPrime
+	}
+	return h
+}
+
+// plainSimhash is SimHash as first written: a counter per bit, +1 or -1
+// per feature, features hashed with hashPair.
+func plainSimhash(title, body []string) (fp uint64) {
+	var v [64]int32
+	add := func(a, b string) {
+		h := mix(hashPair(a, b))
+		for i := range v {
+			if h&(1<<i) != 0 {
+				v[i]++
+			} else {
+				v[i]--
+			}
+		}
+	}
+	for _, ws := range [2][]string{title, body} {
+		if len(ws) == 1 {
+			add(ws[0], "")
+		}
+		for i := 1; i < len(ws); i++ {
+			add(ws[i-1], ws[i])
+		}
+	}
+	for i, n := range v {
+		if n > 0 {
+			fp |= 1 << i
+		}
+	}
+	return fp
+}
+
+// plainAnalyze is Analyze as first written, on word strings: the
+// reference the fast one must match, fingerprints being stored.
+func plainAnalyze(it *tidings.Item) (fp uint64, text [16]byte) {
+	strs := func(w query.WordList) []string {
+		var ss []string
+		for i := range w.Len() {
+			ss = append(ss, string(w.At(i)))
+		}
+		return ss
+	}
+	t, s, c := query.ItemWords(it)
+	title, body := strs(t), strs(s)
+	if c.Len() >= s.Len() {
+		body = strs(c)
+	}
+	if len(title)+len(body) < MinWords {
+		return 0, text
+	}
+	var buf []byte
+	for _, ws := range [2][]string{title, body} {
+		for _, w := range ws {
+			buf = append(append(buf, w...), ' ')
+		}
+		buf = append(buf, 0)
+	}
+	sum := sha256.Sum256(buf)
+	copy(text[:], sum[:])
+	if fp = plainSimhash(title, body); fp == 0 {
+		fp = 1
+	}
+	return fp, text
+}
+
+// TestSimhashCounts: the packed counters and the one-pass feature hashes
+// give the fingerprint of the plain SimHash loop (fingerprints are stored,
+// so they must not change), for texts shorter and longer than the 255
+// features a lane byte holds.
+func TestSimhashCounts(t *testing.T) {
 	words := func(n, seed int) []string {
 		ws := make([]string, n)
 		for i := range ws {
@@ -173,9 +230,39 @@ func TestSimhashCounts(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 12, 254, 255, 256, 257, 600, 2000} {
 		for seed := range 5 {
 			title, body := words(seed+1, seed), words(n, seed)
-			if got, want := simhash(title, body), plain(title, body); got != want {
+			tw, _, bw := query.ItemWords(&tidings.Item{Title: strings.Join(title, " "), Content: strings.Join(body, " ")})
+			if tw.Len() != len(title) || bw.Len() != len(body) {
+				t.Fatalf("%d words, seed %d: split into %d and %d words", n, seed, tw.Len(), bw.Len())
+			}
+			if got, want := simhash(tw, bw), plainSimhash(title, body); got != want {
 				t.Errorf("%d words, seed %d: simhash = %016x, plain SimHash = %016x", n, seed, got, want)
 			}
+		}
+	}
+}
+
+// TestAnalyzeGolden: fingerprints and text hashes computed by the release
+// that first stored them. Stored values must not change without a schema
+// migration, whatever the splitting, folding or hashing code becomes.
+func TestAnalyzeGolden(t *testing.T) {
+	tests := []struct {
+		it   tidings.Item
+		fp   uint64
+		text string
+	}{
+		{tidings.Item{Title: "Mexico, Canada cut steel tariffs", Content: steelText},
+			0xc859c561a8b91590, "8c9eb12807f9278ce224a5163cad70e7"},
+		{tidings.Item{Title: "Sismo", Summary: "<p>Un sismo de magnitud 6,4 &amp; <script>x</script> sacudió Oaxaca, dijo el Servicio Sismológico Nacional el martes por la mañana</p>"},
+			0x6878060622f6c44, "8f0273b470ac2891c3b69ffd3b07d15a"},
+		{tidings.Item{Title: "Einzelwort", Summary: "kurz", Content: "<p>Straße Łódź ＭＥＸＩＣＯ 東京 では 地震 が あった; Me\u0301xico und México sind gleich, sagt man, oder nicht?</p>"},
+			0x248e55d4e3b2c74a, "9c68ffadb237bdc9d47f7d3286d6ffdc"},
+		{tidings.Item{Title: "One", Summary: "<p>A summary that has more words than the content does, by far, in this case here</p>", Content: "<p>short content</p>"},
+			0x55949489024b6c23, "81938af58765cf8a4f3a004300e4ca52"},
+	}
+	for _, tt := range tests {
+		fp, text := Analyze(&tt.it)
+		if fp != tt.fp || fmt.Sprintf("%x", text) != tt.text {
+			t.Errorf("Analyze(%q) = %#x, %x; stored values are %#x, %s", tt.it.Title, fp, text, tt.fp, tt.text)
 		}
 	}
 }

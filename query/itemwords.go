@@ -2,25 +2,31 @@ package query
 
 import "github.com/tidings/tidings"
 
-// ItemWords returns the folded words of an item's title and of its text
-// (summary and content read as HTML), split and folded exactly as matching
+// ItemWords returns the folded words of an item's title, summary and
+// content (the last two read as HTML), split and folded exactly as matching
 // does, for callers that compare items rather than match them (near-duplicate
-// fingerprints). fn is called once per word in order, title first, with
-// the field it came from (WordTitle, WordSummary, WordContent).
-func ItemWords(it *tidings.Item, fn func(field int, word string)) {
-	d := newDoc(it, partTitle|partSummary|partContent)
-	for _, f := range [...]struct{ field, part int }{{WordTitle, iTitle}, {WordSummary, iSummary}, {WordContent, iContent}} {
-		for _, sp := range d.words(f.part) {
-			if sp.lo < sp.hi {
-				fn(f.field, d.text[sp.lo:sp.hi])
-			}
-		}
-	}
+// fingerprints). The three lists share one buffer: no string per word.
+func ItemWords(it *tidings.Item) (title, summary, content WordList) {
+	b := newBuilder(len(it.Title) + len(it.Summary) + len(it.Content) + 64)
+	b.text(decodeEntities(it.Title))
+	t := len(b.spans)
+	b.html(it.Summary)
+	s := len(b.spans)
+	b.html(it.Content)
+	return WordList{b.buf, b.spans[:t:t]}, WordList{b.buf, b.spans[t:s:s]}, WordList{b.buf, b.spans[s:]}
 }
 
-// Fields passed to the ItemWords callback.
-const (
-	WordTitle = iota
-	WordSummary
-	WordContent
-)
+// WordList is a list of folded words, in a buffer of their bytes.
+type WordList struct {
+	buf   []byte
+	spans []span
+}
+
+// Len is the number of words.
+func (w WordList) Len() int { return len(w.spans) }
+
+// At returns word i. Its bytes belong to the list: not to be changed.
+func (w WordList) At(i int) []byte {
+	sp := w.spans[i]
+	return w.buf[sp.lo:sp.hi:sp.hi]
+}
