@@ -104,10 +104,16 @@ func resolvedKey(k string) bool {
 	return urlAttrs[k] || k == "srcset" || k == "data"
 }
 
-// isAbsolute reports whether resolveHTML surely keeps the raw value v of a
-// resolved attribute: empty, or each comma-separated part (srcset's
-// candidates; a plain URL is one part) starting with a scheme or '#'.
+// isAbsolute reports whether resolveHTML surely keeps the value v of a
+// resolved attribute, as written in the HTML: empty, or each
+// comma-separated part (srcset's candidates; a plain URL is one part)
+// starting with a scheme or '#'. A character reference cannot hide a
+// scheme's ':' from this (it would start the part), only a comma that
+// splits a srcset candidate in two: those are not judged.
 func isAbsolute(v string) bool {
+	if strings.Contains(v, "&#") || strings.Contains(v, "&comma") {
+		return false
+	}
 	for p := range strings.SplitSeq(v, ",") {
 		if f := strings.Fields(p); len(f) > 0 && !hasScheme(f[0]) && f[0][0] != '#' {
 			return false

@@ -514,6 +514,8 @@ func FuzzResolveHTML(f *testing.F) {
 		`<img srcset="data:image/png;base64,AA 1x, /b.png 2x">`,
 		`<object data=o.swf></object><a HREF = " https://x/">`,
 		`<a href="#n">n</a> a=b <video poster=p.jpg>`,
+		`<img srcset="https://x/a.jpg?w=1&amp;h=2 1x&#44; b.jpg 2x">`,
+		`<a href="https://x/?a=1&amp;b=2">x</a><img src="&#47;i.png">`,
 	} {
 		f.Add(s)
 	}

@@ -101,8 +101,9 @@ func rewriteTag(z *html.Tokenizer, tt html.TokenType, rewrite func(Attr) (string
 // (the tokenizer ends names at no byte this run does not stop at, so a
 // watched name is seen whole), the value what follows, quoted or not. An
 // '=' in text or inside another value is read the same way and can only
-// add a false. A value with a character reference, a NUL or no end is not
-// judged (false), since the tokenizer would change or drop it. Values in
+// add a false. ok sees the value as written, character references not
+// decoded: it must accept only what rewrite keeps once they are. A value
+// with a NUL or without an end is not judged (false). Values in
 // the same kind of quotes cannot overlap, nor can unquoted ones, so each
 // byte is read a bounded number of times: linear time on any input. An
 // attribute without a value has the empty one, which ok must accept for
@@ -154,7 +155,7 @@ func ValuesPass(s string, watch func(key string) bool, ok func(val string) bool)
 				return false
 			}
 		}
-		if strings.ContainsAny(val, "&\x00") || !ok(val) {
+		if strings.IndexByte(val, 0) >= 0 || !ok(val) {
 			return false
 		}
 	}
