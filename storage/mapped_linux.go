@@ -46,7 +46,3 @@ func releaseMapped(addr uintptr, size int) error {
 	}
 	return nil
 }
-
-// initialMap is the size of bbolt's first map of the store (Open). Only on
-// Linux: on Windows bbolt grows the file itself to the map's size.
-const initialMap = 256 << 20

@@ -157,13 +157,6 @@ func Open(path string, opts Options) (*Store, error) {
 		// The hash-map freelist stays fast as a store of a million items
 		// fragments; the array default degrades.
 		FreelistType: bolt.FreelistMapType,
-		// bbolt maps the file at twice its size, and each time it outgrows
-		// that, remaps it: waiting for every read transaction to end,
-		// unmapping, and faulting every page in again. A new store grew
-		// through a dozen remaps in its first 34 MB, 4% of the CPU of a
-		// first ingest (bench/ingest). Address space costs nothing until
-		// touched, so the first map is large (see initialMap).
-		InitialMmapSize: initialMap,
 	})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
