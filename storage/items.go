@@ -96,7 +96,7 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 		return Saved{}, fmt.Errorf("storage: save poll of %q: encode state: %w", source, err)
 	}
 	now := s.now().UTC()
-	pre, err := s.analyzeNew(ctx, source, items)
+	pre, err := s.analyzeNew(ctx, source, items, now)
 	if err != nil {
 		return Saved{}, fmt.Errorf("storage: save poll of %q: %w", source, err)
 	}
@@ -138,13 +138,15 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 				continue
 			}
 			var text textKey
+			var story [][]byte // its story keys, once known
 			if v == nil {
 				if p := pre[i]; p.done {
-					it.Fingerprint, text = p.fp, p.text
+					it.Fingerprint, text, story = p.fp, p.text, p.story
 				} else {
 					text = analyze(&it)
+					story = storyKeys(&it, text)
 				}
-				if old := findStory(b, &it, text); old != "" {
+				if old := findStory(b, story); old != "" {
 					// GUID churn: the same story under a new ID. Once
 					// its old ID was seen in this listing, it is a
 					// second copy and dropped.
@@ -191,7 +193,7 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 			if p := pre[i]; p.done && p.matchedFor != nil && p.matchedFor == b.topicsFrom {
 				matched = p.matched
 			}
-			if err := insertItem(b, ik, &it, text, now, matched); err != nil {
+			if err := insertItem(b, ik, &it, story, now, matched, pre[i].enc); err != nil {
 				return err
 			}
 			saved.New++
@@ -234,9 +236,11 @@ func (s *Store) SavePoll(ctx context.Context, source string, items []tidings.Ite
 // analyzed is an item's fingerprint and text key, computed ahead, and
 // which topics it belongs to when that could be told ahead.
 type analyzed struct {
-	done bool
-	fp   uint64
-	text textKey
+	done  bool
+	fp    uint64
+	text  textKey
+	story [][]byte // storyKeys
+	enc   []byte   // the item as insertItem stores it (encodeItem)
 	// matched[j] is matchedFor's topic j's Match of the item; nil when not
 	// known ahead. The transaction uses it only if its topics are still
 	// those (SetTopics has not run since).
@@ -247,10 +251,12 @@ type analyzed struct {
 // analyzeNew fingerprints the items the store does not hold yet, before
 // SavePoll's write transaction: tokenizing the text is most of the cost of
 // a new item, and outside the one writer polls finishing together do it in
-// parallel. Known items are left to the transaction, which analyzes only
-// those whose content changed; so is an item stored meanwhile by another
-// write (the result for index i is then simply unused).
-func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.Item) ([]analyzed, error) {
+// parallel. So are their story keys and their encoding as a new item first
+// seen at now: what the writer does alone, every poll waits for. Known
+// items are left to the transaction, which analyzes only those whose
+// content changed; so is an item stored meanwhile by another write (the
+// result for index i is then simply unused).
+func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.Item, now time.Time) ([]analyzed, error) {
 	pre := make([]analyzed, len(items))
 	var todo []int
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -270,7 +276,7 @@ func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.I
 		it := items[i] // analyze sets Fingerprint on a copy
 		it.Source = source
 		text := analyze(&it)
-		pre[i] = analyzed{done: true, fp: it.Fingerprint, text: text}
+		pre[i] = analyzed{done: true, fp: it.Fingerprint, text: text, story: storyKeys(&it, text)}
 		// Matching a topic's query reads the item's words: per topic, in
 		// the one writer, it was a tenth of a first ingest. An item
 		// without a published time gets one in the transaction (its
@@ -282,6 +288,8 @@ func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.I
 			}
 			pre[i].matched, pre[i].matchedFor = m, defs
 		}
+		setTimes(&it, now)
+		pre[i].enc = encodeItem(&it)
 	}
 	return pre, nil
 }
@@ -322,16 +330,19 @@ func mergeItem(old, it *tidings.Item, now time.Time) tidings.Item {
 
 // putItem writes the encoded item at ik.
 func putItem(b txBuckets, ik []byte, it *tidings.Item) error {
-	if err := b.items.Put(ik, encodeItem(it)); err != nil {
+	return putEncoded(b, ik, it, encodeItem(it))
+}
+
+func putEncoded(b txBuckets, ik []byte, it *tidings.Item, enc []byte) error {
+	if err := b.items.Put(ik, enc); err != nil {
 		return fmt.Errorf("put item %q: %w", it.ID, err)
 	}
 	return nil
 }
 
-// insertItem stores a new item and its index entries. The caller counts it.
-// text is the item's text key (analyze); matched, if not nil, which of
-// b.topics the item belongs to (see analyzed).
-func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time.Time, matched []bool) error {
+// setTimes gives a new item first seen at now its stored times: in UTC,
+// the first seen time as the published one if it has none.
+func setTimes(it *tidings.Item, now time.Time) {
 	if it.FirstSeen.IsZero() {
 		it.FirstSeen = now
 	}
@@ -343,7 +354,18 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time
 	if !it.Updated.IsZero() {
 		it.Updated = it.Updated.UTC()
 	}
-	if err := putItem(b, ik, it); err != nil {
+}
+
+// insertItem stores a new item and its index entries. The caller counts it.
+// story is the item's story keys (storyKeys); matched, if not nil, which
+// of b.topics the item belongs to, and enc, if not nil, the item encoded
+// after setTimes (see analyzed).
+func insertItem(b txBuckets, ik []byte, it *tidings.Item, story [][]byte, now time.Time, matched []bool, enc []byte) error {
+	setTimes(it, now)
+	if enc == nil {
+		enc = encodeItem(it)
+	}
+	if err := putEncoded(b, ik, it, enc); err != nil {
 		return err
 	}
 	if err := b.byTime.Put(timeKey(it.Published, it.FirstSeen, ik), nil); err != nil {
@@ -355,7 +377,7 @@ func insertItem(b txBuckets, ik []byte, it *tidings.Item, text textKey, now time
 	if err := b.bySource.Put(bySourceKey(it.Source, it.ID, it.Published, it.FirstSeen), nil); err != nil {
 		return fmt.Errorf("index item %q by source: %w", it.ID, err)
 	}
-	if err := putStory(b, it, text); err != nil {
+	if err := putStoryKeys(b, it.ID, story); err != nil {
 		return err
 	}
 	return indexTopics(b, ik, it, matched)

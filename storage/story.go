@@ -72,10 +72,10 @@ func canonical(it *tidings.Item) string {
 	return ""
 }
 
-// findStory returns the ID of a stored item of it.Source that tells the
-// same story as it, or "".
-func findStory(b txBuckets, it *tidings.Item, text textKey) string {
-	for _, k := range storyKeys(it, text) {
+// findStory returns the ID of a stored item of the source that tells the
+// same story as an item with these story keys (storyKeys), or "".
+func findStory(b txBuckets, keys [][]byte) string {
+	for _, k := range keys {
 		if id := b.byStory.Get(k); id != nil {
 			return string(id)
 		}
@@ -87,12 +87,17 @@ func findStory(b txBuckets, it *tidings.Item, text textKey) string {
 // another item of the source keeps it: the older item is the one a churned
 // GUID is matched to.
 func putStory(b txBuckets, it *tidings.Item, text textKey) error {
-	for _, k := range storyKeys(it, text) {
+	return putStoryKeys(b, it.ID, storyKeys(it, text))
+}
+
+// putStoryKeys is putStory by the story keys of the item with id.
+func putStoryKeys(b txBuckets, id string, keys [][]byte) error {
+	for _, k := range keys {
 		if b.byStory.Get(k) != nil {
 			continue
 		}
-		if err := b.byStory.Put(k, []byte(it.ID)); err != nil {
-			return fmt.Errorf("index item %q by story: %w", it.ID, err)
+		if err := b.byStory.Put(k, []byte(id)); err != nil {
+			return fmt.Errorf("index item %q by story: %w", id, err)
 		}
 	}
 	return nil
