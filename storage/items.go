@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -272,7 +275,7 @@ func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.I
 		return nil, fmt.Errorf("look up known items: %w", err)
 	}
 	defs := s.topics.Load()
-	for _, i := range todo {
+	one := func(i int) {
 		it := items[i] // analyze sets Fingerprint on a copy
 		it.Source = source
 		text := analyze(&it)
@@ -291,8 +294,38 @@ func (s *Store) analyzeNew(ctx context.Context, source string, items []tidings.I
 		setTimes(&it, now)
 		pre[i].enc = encodeItem(&it)
 	}
+	// A big listing (a podcast's 700 episodes) is shared among the cores:
+	// with nothing else to do, as after a burst of polls, one goroutine
+	// made every core but one wait for it.
+	workers := min(runtime.GOMAXPROCS(0), len(todo)/analyzeChunk)
+	if workers <= 1 {
+		for _, i := range todo {
+			one(i)
+		}
+		return pre, nil
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				lo := int(next.Add(analyzeChunk)) - analyzeChunk
+				if lo >= len(todo) {
+					return
+				}
+				for _, i := range todo[lo:min(lo+analyzeChunk, len(todo))] {
+					one(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
 	return pre, nil
 }
+
+// analyzeChunk is how many new items one goroutine of analyzeNew takes at
+// a time; a listing of fewer than two chunks is analyzed by its caller.
+const analyzeChunk = 64
 
 // sameContent reports whether b carries the content stored in a, so that
 // re-fetching an unchanged feed writes nothing but the state.

@@ -543,3 +543,48 @@ func TestTopicMatchAhead(t *testing.T) {
 	}
 	checkIndexes(t, s)
 }
+
+// TestAnalyzeBigListing: a listing of several analyzeChunks is analyzed by
+// several goroutines; each item must still get its own fingerprint, story
+// keys, encoding and topics, as one by one.
+func TestAnalyzeBigListing(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpenStore(t)
+	seven := TopicDef{Name: "seven", Version: "v1", Match: func(it *tidings.Item) bool { return strings.HasSuffix(it.ID, "7") }}
+	if err := s.SetTopics(ctx, []TopicDef{seven}); err != nil {
+		t.Fatal(err)
+	}
+	items := itemsOf("big", "e", 5*analyzeChunk+3)
+	for i := range items {
+		// Enough words for a fingerprint, and each item's own.
+		items[i].Content = fmt.Sprintf("<p>Episode %d of the show: %s talks with guest number %d about the week's news, the markets and the weather.</p>", i, strings.Repeat("host ", i%5+1), i*7)
+	}
+	if saved := mustSave(t, s, "big", items); saved.New != len(items) {
+		t.Fatalf("saved %+v, want %d new", saved, len(items))
+	}
+	var want []string
+	for i := range items {
+		got, err := s.Item(ctx, "big", items[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		it := items[i]
+		if fp := dedupe.Fingerprint(&it); fp == 0 || got.Fingerprint != fp || got.Content != it.Content {
+			t.Errorf("item %s: stored fingerprint %x, content %q; want %x, %q", it.ID, got.Fingerprint, got.Content, fp, it.Content)
+		}
+		if strings.HasSuffix(it.ID, "7") {
+			want = append(want, "big/"+it.ID)
+		}
+	}
+	got := topicIDs(t, s, "seven")
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("topic seven = %q, want %q", got, want)
+	}
+	checkIndexes(t, s)
+	// The same listing again is all known: nothing new, nothing changed.
+	if saved := mustSave(t, s, "big", items); saved.New != 0 || saved.Updated != 0 {
+		t.Errorf("second save of the same listing: %+v", saved)
+	}
+}
