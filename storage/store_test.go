@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -318,6 +319,46 @@ func TestTimeKeysSortLikeTimes(t *testing.T) {
 			if prev := putTime(nil, times[i-1]); string(prev) >= string(k) {
 				t.Errorf("key of %v does not sort before key of %v", times[i-1], tm)
 			}
+		}
+	}
+}
+
+// TestFileGrowsWithStore: the store is mapped large at once (initialMap),
+// but its file grows in steps that follow its size, as with bbolt's
+// default map: a small store takes little disk, and a disk near full can
+// still take its first polls (cmd/tidings TestStoreFull).
+func TestFileGrowsWithStore(t *testing.T) {
+	s := mustOpenStore(t)
+	size := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	mustSave(t, s, "small", itemsOf("small", "a", 3))
+	if n := size(); n > 256<<10 {
+		t.Errorf("a store of 3 items takes a file of %d KB", n>>10)
+	}
+	// Many polls later the file has grown, never by more than twice what
+	// the store holds (plus the smallest step).
+	for p := range 40 {
+		src := fmt.Sprintf("s%02d", p)
+		mustSave(t, s, src, itemsOf(src, "i", 100))
+		var used int64
+		if err := s.db.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if n := size(); n < used || n > 2*used+int64(allocStep(0)) {
+			t.Fatalf("after poll %d: file %d KB for a store of %d KB", p, n>>10, used>>10)
+		}
+	}
+	for _, tt := range []struct{ size, want int64 }{
+		{0, 32 << 10}, {100 << 10, 100 << 10}, {3 << 20, 3 << 20}, {1 << 30, 16 << 20},
+	} {
+		if got := allocStep(tt.size); int64(got) != tt.want {
+			t.Errorf("allocStep(%d) = %d, want %d", tt.size, got, tt.want)
 		}
 	}
 }
