@@ -75,28 +75,23 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	if title.Len()+body.Len() < MinWords {
 		return 0, text
 	}
-	// The words joined in one buffer and hashed at once: a Write per word
-	// converted and copied each word again.
-	n := 2
-	for _, ws := range [2]query.WordList{title, body} {
-		for i := range ws.Len() {
-			n += len(ws.At(i)) + 1
-		}
-	}
-	buf := make([]byte, 0, n)
-	for _, ws := range [2]query.WordList{title, body} {
-		for i := range ws.Len() {
-			buf = append(append(buf, ws.At(i)...), ' ')
-		}
-		buf = append(buf, 0)
-	}
+	buf := joined(title, body)
 	sum := sha256.Sum256(buf)
 	copy(text[:], sum[:])
-	fp = simhash(title, body)
+	fp = simhash(buf)
 	if fp == 0 {
 		fp = 1 // 0 means "no fingerprint"
 	}
 	return fp, text
+}
+
+// joined returns the words of title and of body, each followed by a
+// space, each list by a 0: the bytes the text hash is of, and what
+// simhash reads. Folded words hold neither byte (both split words).
+func joined(title, body query.WordList) []byte {
+	buf := make([]byte, 0, title.Bytes()+body.Bytes()+title.Len()+body.Len()+2)
+	buf = append(title.AppendJoined(buf, ' '), 0)
+	return append(body.AppendJoined(buf, ' '), 0)
 }
 
 // FNV-1a's parameters, for the feature hash of simhash.
@@ -105,12 +100,12 @@ const (
 	fnvPrime  = 1099511628211
 )
 
-// simhash is the SimHash of the word bigrams of title and of body. A
-// bigram's feature is mix of 64-bit FNV-1a over its first word, a 0xff
-// separator and its second word (a word alone, when it is the only one);
-// FNV is stable across processes and releases, as a stored fingerprint
-// requires (hash/maphash is seeded per process).
-func simhash(title, body query.WordList) (fp uint64) {
+// simhash is the SimHash of the word bigrams of the title and of the body,
+// in buf as joined writes them. A bigram's feature is mix of 64-bit FNV-1a
+// over its first word, a 0xff separator and its second word (a word alone,
+// when it is the only one); FNV is stable across processes and releases,
+// as a stored fingerprint requires (hash/maphash is seeded per process).
+func simhash(buf []byte) (fp uint64) {
 	// SimHash sums +1 or -1 per feature into each of 64 bit counters. A
 	// feature hash has random bits, so the obvious loop over them
 	// mispredicts every other branch and was most of the cost of storing
@@ -141,35 +136,41 @@ func simhash(title, body query.WordList) (fp uint64) {
 		}
 	}
 	// Title and body are shingled separately: the last word of a headline
-	// and the first of the text are no phrase.
-	for _, ws := range [2]query.WordList{title, body} {
-		if ws.Len() == 0 {
+	// and the first of the text are no phrase. Each list is read once,
+	// byte by byte from the joined buffer: no word is looked up, and each
+	// word feeds two hashes at once, the bigram it ends (from prev) and
+	// the state it leaves for the next bigram (from the start). The two
+	// multiplication chains are independent, so the processor runs them
+	// side by side: FNV waits on each multiplication, and hashing each
+	// word twice in turn was half the cost of a fingerprint.
+	i := 0
+	for range 2 {
+		if buf[i] == 0 { // no words
+			i++
 			continue
 		}
 		// prev is FNV's state after the previous word and the separator.
-		// Each word is read once, for two hashes at once: the bigram it
-		// ends (from prev) and the state it leaves for the next bigram
-		// (from the start). The two multiplication chains are independent,
-		// so the processor runs them side by side: FNV waits on each
-		// multiplication, and hashing each word twice in turn was half
-		// the cost of a fingerprint.
 		prev := uint64(fnvOffset)
-		for _, c := range ws.At(0) {
-			prev = (prev ^ uint64(c)) * fnvPrime
+		for ; buf[i] != ' '; i++ {
+			prev = (prev ^ uint64(buf[i])) * fnvPrime
 		}
+		i++
 		prev = (prev ^ 0xff) * fnvPrime
-		if ws.Len() == 1 {
-			add(prev)
+		if buf[i] == 0 {
+			add(prev) // the only word
 		}
-		for i := 1; i < ws.Len(); i++ {
+		for buf[i] != 0 {
 			pair, next := prev, uint64(fnvOffset)
-			for _, c := range ws.At(i) {
-				pair = (pair ^ uint64(c)) * fnvPrime
-				next = (next ^ uint64(c)) * fnvPrime
+			for ; buf[i] != ' '; i++ {
+				c := uint64(buf[i])
+				pair = (pair ^ c) * fnvPrime
+				next = (next ^ c) * fnvPrime
 			}
+			i++
 			add(pair)
 			prev = (next ^ 0xff) * fnvPrime
 		}
+		i++
 	}
 	flush()
 	for i, n := range ones {

@@ -30,3 +30,20 @@ func (w WordList) At(i int) []byte {
 	sp := w.spans[i]
 	return w.buf[sp.lo:sp.hi:sp.hi]
 }
+
+// Bytes is the length of all the words together.
+func (w WordList) Bytes() int {
+	if len(w.spans) == 0 {
+		return 0
+	}
+	// The words of a list lie one after the other in buf.
+	return int(w.spans[len(w.spans)-1].hi - w.spans[0].lo)
+}
+
+// AppendJoined appends each word to dst, followed by sep.
+func (w WordList) AppendJoined(dst []byte, sep byte) []byte {
+	for _, sp := range w.spans {
+		dst = append(append(dst, w.buf[sp.lo:sp.hi]...), sep)
+	}
+	return dst
+}
