@@ -75,23 +75,16 @@ func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
 	if title.Len()+body.Len() < MinWords {
 		return 0, text
 	}
-	buf := joined(title, body)
-	sum := sha256.Sum256(buf)
-	copy(text[:], sum[:])
-	fp = simhash(buf)
+	// The text hash is of the joined lists, as one buffer would hold them.
+	h := sha256.New()
+	h.Write(title.Joined())
+	h.Write(body.Joined())
+	copy(text[:], h.Sum(nil))
+	fp = simhash(title.Joined(), body.Joined())
 	if fp == 0 {
 		fp = 1 // 0 means "no fingerprint"
 	}
 	return fp, text
-}
-
-// joined returns the words of title and of body, each followed by a
-// space, each list by a 0: the bytes the text hash is of, and what
-// simhash reads. Folded words hold neither byte (both split words).
-func joined(title, body query.WordList) []byte {
-	buf := make([]byte, 0, title.Bytes()+body.Bytes()+title.Len()+body.Len()+2)
-	buf = append(title.AppendJoined(buf, ' '), 0)
-	return append(body.AppendJoined(buf, ' '), 0)
 }
 
 // FNV-1a's parameters, for the feature hash of simhash.
@@ -101,11 +94,12 @@ const (
 )
 
 // simhash is the SimHash of the word bigrams of the title and of the body,
-// in buf as joined writes them. A bigram's feature is mix of 64-bit FNV-1a
+// each as WordList.Joined gives them (each word followed by a space, a 0
+// after the last). A bigram's feature is mix of 64-bit FNV-1a
 // over its first word, a 0xff separator and its second word (a word alone,
 // when it is the only one); FNV is stable across processes and releases,
 // as a stored fingerprint requires (hash/maphash is seeded per process).
-func simhash(buf []byte) (fp uint64) {
+func simhash(title, body []byte) (fp uint64) {
 	// SimHash sums +1 or -1 per feature into each of 64 bit counters. A
 	// feature hash has random bits, so the obvious loop over them
 	// mispredicts every other branch and was most of the cost of storing
@@ -143,10 +137,9 @@ func simhash(buf []byte) (fp uint64) {
 	// multiplication chains are independent, so the processor runs them
 	// side by side: FNV waits on each multiplication, and hashing each
 	// word twice in turn was half the cost of a fingerprint.
-	i := 0
-	for range 2 {
+	for _, buf := range [2][]byte{title, body} {
+		i := 0
 		if buf[i] == 0 { // no words
-			i++
 			continue
 		}
 		// prev is FNV's state after the previous word and the separator.
@@ -170,7 +163,6 @@ func simhash(buf []byte) (fp uint64) {
 			add(pair)
 			prev = (next ^ 0xff) * fnvPrime
 		}
-		i++
 	}
 	flush()
 	for i, n := range ones {

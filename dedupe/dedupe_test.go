@@ -234,7 +234,7 @@ func TestSimhashCounts(t *testing.T) {
 			if tw.Len() != len(title) || bw.Len() != len(body) {
 				t.Fatalf("%d words, seed %d: split into %d and %d words", n, seed, tw.Len(), bw.Len())
 			}
-			if got, want := simhash(joined(tw, bw)), plainSimhash(title, body); got != want {
+			if got, want := simhash(tw.Joined(), bw.Joined()), plainSimhash(title, body); got != want {
 				t.Errorf("%d words, seed %d: simhash = %016x, plain SimHash = %016x", n, seed, got, want)
 			}
 		}

@@ -7,19 +7,37 @@ import "github.com/tidings/tidings"
 // does, for callers that compare items rather than match them (near-duplicate
 // fingerprints). The three lists share one buffer: no string per word.
 func ItemWords(it *tidings.Item) (title, summary, content WordList) {
+	// Folded words and the space after each take about as many bytes as
+	// the text they come from (a space or a tag between words).
 	b := newBuilder(len(it.Title) + len(it.Summary) + len(it.Content) + 64)
+	b.sep = true
+	var ends [3]int  // where each list ends in buf, after its 0
+	var spans [3]int // where each list ends in spans
+	end := func(i int) {
+		b.buf = append(b.buf, 0)
+		ends[i], spans[i] = len(b.buf), len(b.spans)
+	}
 	b.text(decodeEntities(it.Title))
-	t := len(b.spans)
+	end(0)
 	b.html(it.Summary)
-	s := len(b.spans)
+	end(1)
 	b.html(it.Content)
-	return WordList{b.buf, b.spans[:t:t]}, WordList{b.buf, b.spans[t:s:s]}, WordList{b.buf, b.spans[s:]}
+	end(2)
+	list := func(i int) WordList {
+		lo, from := 0, 0
+		if i > 0 {
+			lo, from = ends[i-1], spans[i-1]
+		}
+		return WordList{b.buf[lo:ends[i]:ends[i]], b.buf, b.spans[from:spans[i]:spans[i]]}
+	}
+	return list(0), list(1), list(2)
 }
 
 // WordList is a list of folded words, in a buffer of their bytes.
 type WordList struct {
-	buf   []byte
-	spans []span
+	joined []byte // the words, each followed by a space, then a 0
+	buf    []byte
+	spans  []span
 }
 
 // Len is the number of words.
@@ -31,19 +49,7 @@ func (w WordList) At(i int) []byte {
 	return w.buf[sp.lo:sp.hi:sp.hi]
 }
 
-// Bytes is the length of all the words together.
-func (w WordList) Bytes() int {
-	if len(w.spans) == 0 {
-		return 0
-	}
-	// The words of a list lie one after the other in buf.
-	return int(w.spans[len(w.spans)-1].hi - w.spans[0].lo)
-}
-
-// AppendJoined appends each word to dst, followed by sep.
-func (w WordList) AppendJoined(dst []byte, sep byte) []byte {
-	for _, sp := range w.spans {
-		dst = append(append(dst, w.buf[sp.lo:sp.hi]...), sep)
-	}
-	return dst
-}
+// Joined returns the words, each followed by a space, and a 0 after the
+// last: the list as one text, to be hashed at once. Folded words hold
+// neither byte. Its bytes belong to the list: not to be changed.
+func (w WordList) Joined() []byte { return w.joined }

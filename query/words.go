@@ -209,6 +209,7 @@ type span struct{ lo, hi int32 }
 type builder struct {
 	buf   []byte
 	spans []span
+	sep   bool // a space after each word in buf (ItemWords)
 }
 
 // newBuilder returns a builder sized for about n bytes of text: folded text
@@ -261,6 +262,9 @@ func (b *builder) text(s string) {
 			case classSingle:
 				if len(buf) > start {
 					spans = append(spans, span{int32(start), int32(len(buf))})
+					if b.sep {
+						buf = append(buf, ' ')
+					}
 					start = len(buf)
 				}
 				buf = foldAppend(buf, r)
@@ -269,11 +273,17 @@ func (b *builder) text(s string) {
 		// A word ends here.
 		if len(buf) > start {
 			spans = append(spans, span{int32(start), int32(len(buf))})
+			if b.sep {
+				buf = append(buf, ' ')
+			}
 			start = len(buf)
 		}
 	}
 	if len(buf) > start {
 		spans = append(spans, span{int32(start), int32(len(buf))})
+		if b.sep {
+			buf = append(buf, ' ')
+		}
 	}
 	b.buf, b.spans = buf, spans
 }
