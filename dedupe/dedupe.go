@@ -67,10 +67,11 @@ func Fingerprint(it *tidings.Item) uint64 {
 // fingerprint, says "the same item": templated posts (a daily notice that
 // changes one number) have equal or near fingerprints but different texts.
 func Analyze(it *tidings.Item) (fp uint64, text [16]byte) {
-	title, summary, content := query.ItemWords(it)
-	body := summary
-	if content.Len() >= summary.Len() {
-		body = content
+	words := query.ReadItem(it)
+	defer words.Release()
+	title, body := words.Title, words.Summary
+	if words.Content.Len() >= body.Len() {
+		body = words.Content
 	}
 	if title.Len()+body.Len() < MinWords {
 		return 0, text

@@ -1,6 +1,11 @@
 package query
 
-import "github.com/tidings/tidings"
+import (
+	"slices"
+	"sync"
+
+	"github.com/tidings/tidings"
+)
 
 // ItemWords returns the folded words of an item's title, summary and
 // content (the last two read as HTML), split and folded exactly as matching
@@ -9,7 +14,49 @@ import "github.com/tidings/tidings"
 func ItemWords(it *tidings.Item) (title, summary, content WordList) {
 	// Folded words and the space after each take about as many bytes as
 	// the text they come from (a space or a tag between words).
-	b := newBuilder(len(it.Title) + len(it.Summary) + len(it.Content) + 64)
+	return newBuilder(itemSize(it)).itemLists(it)
+}
+
+// ItemText holds the words of an item as ItemWords gives them, in buffers
+// that Release hands on to the next ReadItem: a store fingerprinting every
+// new item would otherwise allocate twice the size of its text for each.
+type ItemText struct {
+	Title, Summary, Content WordList
+	b                       builder
+}
+
+var itemTexts = sync.Pool{New: func() any { return new(ItemText) }}
+
+// ReadItem returns the words of it, as ItemWords does. The lists are valid
+// until Release.
+func ReadItem(it *tidings.Item) *ItemText {
+	t := itemTexts.Get().(*ItemText)
+	n := itemSize(it)
+	t.b.buf = slices.Grow(t.b.buf[:0], n)
+	t.b.spans = slices.Grow(t.b.spans[:0], n/6+4)
+	t.Title, t.Summary, t.Content = t.b.itemLists(it)
+	return t
+}
+
+// keepBelow is the largest buffer Release keeps for reuse: one outsized
+// item should not pin its buffers for good.
+const keepBelow = 1 << 20
+
+// Release gives the buffers back; t and its lists are not to be used after.
+func (t *ItemText) Release() {
+	t.Title, t.Summary, t.Content = WordList{}, WordList{}, WordList{}
+	if cap(t.b.buf) <= keepBelow {
+		itemTexts.Put(t)
+	}
+}
+
+func itemSize(it *tidings.Item) int {
+	return len(it.Title) + len(it.Summary) + len(it.Content) + 64
+}
+
+// itemLists splits the item's texts into b, which is empty, each word
+// followed by a space and each list by a 0 (WordList.Joined).
+func (b *builder) itemLists(it *tidings.Item) (title, summary, content WordList) {
 	b.sep = true
 	var ends [3]int  // where each list ends in buf, after its 0
 	var spans [3]int // where each list ends in spans

@@ -2,6 +2,7 @@ package query
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/tidings/tidings"
@@ -36,6 +37,32 @@ func TestItemWords(t *testing.T) {
 		}
 		if j := string(bytes.Join(words, []byte(" "))) + " "; len(words) > 0 && j != tt.want || len(words) == 0 && tt.want != "" {
 			t.Errorf("%s: words %q, want %q", tt.name, j, tt.want)
+		}
+	}
+}
+
+// TestReadItemReuse: ReadItem gives what ItemWords gives, also in buffers
+// that an earlier, longer item left behind.
+func TestReadItemReuse(t *testing.T) {
+	items := []*tidings.Item{
+		{Title: "Long one", Content: "<p>" + strings.Repeat("palabra México ", 500) + "</p>"},
+		{Title: "Short", Summary: "dos palabras"},
+		{},
+		{Title: "Third", Summary: "<b>a</b> b", Content: "c d e"},
+	}
+	for round := range 3 {
+		for i, it := range items {
+			wt, ws, wc := ItemWords(it)
+			got := ReadItem(it)
+			for _, l := range []struct {
+				name      string
+				got, want WordList
+			}{{"title", got.Title, wt}, {"summary", got.Summary, ws}, {"content", got.Content, wc}} {
+				if string(l.got.Joined()) != string(l.want.Joined()) || l.got.Len() != l.want.Len() {
+					t.Errorf("round %d, item %d, %s: ReadItem %q (%d words), ItemWords %q (%d)", round, i, l.name, l.got.Joined(), l.got.Len(), l.want.Joined(), l.want.Len())
+				}
+			}
+			got.Release()
 		}
 	}
 }
