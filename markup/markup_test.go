@@ -79,9 +79,9 @@ func TestValuesPass(t *testing.T) {
 		{`<a title="x" href="https:/ok" srcset="i.png 1x">`, false},
 		{`<a href="https://x.org/?a=1&amp;b=2">`, true},
 		{`<a href="&#104;ttps://x.org/">`, false}, // judged as written
-		{`<a href="https://x.org/`, false},               // no end
-		{`<a data-href="/x" xhref=/y>`, true},            // other names
-		{`a = b, c=d and href=e in text`, false},         // reads as markup: a false alarm, never a miss
+		{`<a href="https://x.org/`, false},        // no end
+		{`<a data-href="/x" xhref=/y>`, true},     // other names
+		{`a = b, c=d and href=e in text`, false},  // reads as markup: a false alarm, never a miss
 		{`<img srcset>`, true},
 	}
 	for _, tt := range tests {
