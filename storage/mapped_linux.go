@@ -48,6 +48,6 @@ func releaseMapped(addr uintptr, size int) error {
 }
 
 // initialMap is the size of bbolt's first map of the store (Open). Only on
-// Linux, where bbolt leaves the file's size to its AllocSize (Store.grown);
+// Linux, where bbolt leaves the file's size to its AllocSize (Store.write);
 // on Windows it grows the file to the size of the map.
 const initialMap = 256 << 20

@@ -23,9 +23,9 @@ var migrateBatch = 10000
 // batches, each its own transaction, and every step can be repeated: a crash
 // midway leaves a store that is still of the old version (the version is
 // written last) and whose next Open carries on where this one stopped.
-func (s *Store) migrate(db *bolt.DB) error {
+func (s *Store) migrate() error {
 	var from int
-	err := db.Update(s.grown(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		var err error
 		if from, err = storedSchema(tx); err != nil {
 			return err
@@ -39,27 +39,27 @@ func (s *Store) migrate(db *bolt.DB) error {
 			}
 		}
 		return nil
-	}))
+	})
 	if err != nil {
 		return fmt.Errorf("migrate store: %w", err)
 	}
 	var after []byte
 	for done := false; !done; {
-		err := db.Update(s.grown(func(tx *bolt.Tx) error {
+		err := s.write(func(tx *bolt.Tx) error {
 			var err error
 			after, done, err = migrateV1Batch(tx, after)
 			return err
-		}))
+		})
 		if err != nil {
 			return fmt.Errorf("migrate store from schema %d to %d: %w", from, schemaVersion, err)
 		}
 	}
-	err = db.Update(s.grown(func(tx *bolt.Tx) error {
+	err = s.write(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMeta).Put(metaSchema, []byte(strconv.Itoa(schemaVersion))); err != nil {
 			return err
 		}
 		return checkSchema(tx)
-	}))
+	})
 	if err != nil {
 		return fmt.Errorf("migrate store from schema %d to %d: %w", from, schemaVersion, err)
 	}

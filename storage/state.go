@@ -100,7 +100,7 @@ func (s *Store) group(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 func (s *Store) result(c *groupCall, err error) error {
 	if err == errSolo {
 		defer s.mapped.touched()
-		return s.db.Update(s.grown(c.fn))
+		return s.write(c.fn)
 	}
 	return err
 }
@@ -113,7 +113,7 @@ func (s *Store) commitGroup(calls []*groupCall) {
 	defer s.mapped.touched()
 	for len(calls) > 0 {
 		failed := -1
-		err := s.db.Update(s.grown(func(tx *bolt.Tx) error {
+		err := s.write(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := callSafely(c.fn, tx); err != nil {
 					failed = i
@@ -121,7 +121,7 @@ func (s *Store) commitGroup(calls []*groupCall) {
 				}
 			}
 			return nil
-		}))
+		})
 		if failed >= 0 {
 			calls[failed].res <- errSolo
 			calls = append(calls[:failed:failed], calls[failed+1:]...)

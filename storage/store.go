@@ -180,9 +180,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.ReadOnly {
 		err = db.View(checkSchema)
 	} else {
-		err = db.Update(s.grown(s.initSchema))
+		err = s.write(s.initSchema)
 		if errors.Is(err, errNeedsMigration) {
-			err = s.migrate(db)
+			err = s.migrate()
 		}
 	}
 	if err != nil {
@@ -292,23 +292,24 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 		return ErrReadOnly
 	}
 	defer s.mapped.touched()
-	return s.db.Update(s.grown(fn))
+	return s.write(fn)
 }
 
-// grown returns fn, which writes in tx, preceded by setting the step in
-// which bbolt grows the file when this transaction needs more room.
-// Unless it is told otherwise, bbolt grows a file mapped larger than its
-// AllocSize (as initialMap makes every store) by 16 MB at a time: a new
-// store would take 16 MB of disk for its first item, and a disk with less
-// room left would refuse the first write. The step is the size the store
-// has (doubling it, as bbolt does with its default map), between 32 KB and
-// bbolt's 16 MB. It is set in the write transaction, under bbolt's writer
-// lock, which is where bbolt reads it.
-func (s *Store) grown(fn func(tx *bolt.Tx) error) func(tx *bolt.Tx) error {
-	return func(tx *bolt.Tx) error {
+// write runs fn in a write transaction of bbolt's, having first set the
+// step in which bbolt grows the file should this transaction need more
+// room. Unless it is told otherwise, bbolt grows a file mapped larger than
+// its AllocSize (as initialMap makes every store) by 16 MB at a time: a
+// new store would take 16 MB of disk for its first item, and a disk with
+// less room left would refuse the first write. The step is the size the
+// store has (doubling it, as bbolt does with its default map), between
+// 32 KB and bbolt's 16 MB. It is set in the write transaction, under
+// bbolt's writer lock, which is where bbolt reads it. Every write of the
+// store goes through here.
+func (s *Store) write(fn func(tx *bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		tx.DB().AllocSize = allocStep(tx.Size())
 		return fn(tx)
-	}
+	})
 }
 
 // allocStep is how much the file grows when a store of size bytes is
