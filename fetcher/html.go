@@ -114,6 +114,11 @@ func isAbsolute(v string) bool {
 	if strings.Contains(v, "&#") || strings.Contains(v, "&comma") {
 		return false
 	}
+	// As one URL (href, src…) the whole value must be absolute: ","
+	// splits into empty parts, yet is a relative URL.
+	if t := strings.TrimSpace(v); t != "" && !hasScheme(t) && t[0] != '#' {
+		return false
+	}
 	for p := range strings.SplitSeq(v, ",") {
 		if f := strings.Fields(p); len(f) > 0 && !hasScheme(f[0]) && f[0][0] != '#' {
 			return false

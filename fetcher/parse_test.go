@@ -494,6 +494,7 @@ func TestResolveHTML(t *testing.T) {
 		"script kept":     {`<script>if (a<b) {}</script><a href=x>`, `<script>if (a<b) {}</script><a href="https://example.org/blog/post/x">`},
 		"unfinished tail": {`<a href=x>y</a><img src="z`, `<a href="https://example.org/blog/post/x">y</a><img src="z`},
 		"comment kept":    {`<!-- <a href=x> --><b>`, `<!-- <a href=x> --><b>`},
+		"comma URL":       {`<A href=,>`, `<a href="https://example.org/blog/post/,">`},
 		"srcset data URL": {`<img srcset="data:image/png;base64,AA 1x">`, `<img srcset="data:image/png;base64,AA 1x">`},
 	}
 	for name, tc := range tests {
