@@ -97,10 +97,11 @@ func logPoll(log *slog.Logger, src tidings.Source, r pollResult) {
 // poller schedules every source's polls and runs them, storing the results.
 //
 // Each source waits in the queue of its host (the fetcher's per-host key)
-// ordered by when it is due. A small set of workers, at most the fetcher's
-// concurrency, takes the earliest due source among the hosts that have a
-// free slot (fewer polls under way than the fetcher's per-host limit), polls
-// it and queues it again for its next poll. No goroutine waits for a slot:
+// ordered by when it is due. A small set of workers, at most twice the
+// fetcher's concurrency (workersPerSlot), takes the earliest due source
+// among the hosts that have a free slot (fewer polls under way than the
+// fetcher's per-host limit), polls it and queues it again for its next
+// poll. No more than a slot's worth of goroutines waits for a slot:
 // with a goroutine per due poll, 10,000 sources falling due in the same
 // minute made 10,000 goroutines queue at the fetcher's 64 slots, each with
 // its stack, and the memory grown in that burst stayed with the process
@@ -344,11 +345,18 @@ func (p *poller) kickLocked() {
 		}
 		return
 	}
-	if concurrency, _ := p.fetcher.Limits(); p.workers < concurrency {
+	if concurrency, _ := p.fetcher.Limits(); p.workers < workersPerSlot*concurrency {
 		p.workers++
 		go p.work()
 	}
 }
+
+// workersPerSlot is how many poll workers the poller runs per fetch slot.
+// A poll gives its slot back once the feed is parsed, then waits for the
+// store's one writer (SavePoll); with one worker per slot, the slots stood
+// idle through every commit. A second worker fetches meanwhile, and the
+// polls that finish together share a commit (bench/README.md, ingest).
+const workersPerSlot = 2
 
 // wake runs when the timer fires: the next source is due.
 func (p *poller) wake() {

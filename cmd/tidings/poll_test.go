@@ -197,25 +197,33 @@ func isDone(l *sourceLoop) bool {
 }
 
 // TestPollerBoundsPolls checks that however many sources are due at once,
-// no more polls are under way than the fetcher's concurrency, the store
-// write and the after-poll work included. Each poll is held at its end
+// no more polls are under way than workersPerSlot times the fetcher's
+// concurrency, the store write and the after-poll work included, and no
+// more requests than the concurrency. Each poll is held at its end
 // until that many are held at once; the server counts, at each request,
 // the polls started and not yet ended.
 func TestPollerBoundsPolls(t *testing.T) {
-	const bound, n = 3, 12
+	const slots, n = 3, 12
+	const bound = workersPerSlot * slots // the fetches plus the polls storing
 	var mu sync.Mutex
 	started, ended, worst := 0, 0, 0
+	active, worstActive := 0, 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		started++
+		active++
 		worst = max(worst, started-ended)
+		worstActive = max(worstActive, active)
 		mu.Unlock()
 		tinyFeed(w, r)
+		mu.Lock()
+		active--
+		mu.Unlock()
 	}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, _ := queueRig(t, ctx, ctx, bound, n) // one host; its limit is not what holds them
+	p, _ := queueRig(t, ctx, ctx, slots, n) // one host; its limit is not what holds them
 	held := make(chan string, n)
 	release := make(chan struct{})
 	p.onPoll = func(context.Context, tidings.Source, pollResult) {
@@ -261,6 +269,9 @@ func TestPollerBoundsPolls(t *testing.T) {
 	}
 	if worst != bound {
 		t.Errorf("at most %d polls were under way at once, want the bound, %d", worst, bound)
+	}
+	if worstActive > slots {
+		t.Errorf("%d requests at once, want at most the fetch slots, %d", worstActive, slots)
 	}
 }
 
