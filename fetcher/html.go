@@ -105,8 +105,8 @@ func resolvedKey(k string) bool {
 }
 
 // isAbsolute reports whether resolveHTML surely keeps the value v of a
-// resolved attribute, as written in the HTML: empty, or each
-// comma-separated part (srcset's candidates; a plain URL is one part)
+// resolved attribute, as written in the HTML: empty, or the whole value
+// (as one URL) and each comma-separated part (as srcset's candidates)
 // starting with a scheme or '#'. A character reference cannot hide a
 // scheme's ':' from this (it would start the part), only a comma that
 // splits a srcset candidate in two: those are not judged.
@@ -114,8 +114,7 @@ func isAbsolute(v string) bool {
 	if strings.Contains(v, "&#") || strings.Contains(v, "&comma") {
 		return false
 	}
-	// As one URL (href, src…) the whole value must be absolute: ","
-	// splits into empty parts, yet is a relative URL.
+	// "," splits into empty parts, yet as an href it is a relative URL.
 	if t := strings.TrimSpace(v); t != "" && !hasScheme(t) && t[0] != '#' {
 		return false
 	}

@@ -13,9 +13,8 @@
 // its slot back (and once with the store inside the slot, one poll per
 // slot, as the daemon polled before). gofeed alone is measured both ways
 // too, and each ingest figure is judged against the baseline run the same
-// way. Rounds alternate
-// baseline and ingest, so both see the same machine load; the table gives
-// the median round of each and their ratio.
+// way. Rounds alternate baseline and ingest, so both see the same machine
+// load; the table gives the median round of each and their ratio.
 package main
 
 import (
